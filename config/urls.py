@@ -1,0 +1,11 @@
+"""URL map: admin, health, the logs API and pages."""
+
+from django.contrib import admin
+from django.urls import path
+
+from config.health import health
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/health", health, name="health"),
+]

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Local single-node Elasticsearch 8.19 built from Elasticsearch's own Maven Central jars
+# (see services/elasticsearch/). Usage: services/elasticsearch.sh start|stop|status
+#
+# Env: ES_PORT (9200), ES_HEAP (1g), ES_START_TIMEOUT (120 s), ES_JAVA_HOME (else java on PATH),
+#      ES_JAVA_OPTS (extra JVM flags).
+# State lives under <repo>/var: elasticsearch/{lib,build,home,tmp,.built}, data/elasticsearch, log/, run/.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SRC="$ROOT/services/elasticsearch"
+VAR="$ROOT/var"
+ES_DIR="$VAR/elasticsearch"
+LIB="$ES_DIR/lib"
+STAMP="$ES_DIR/.built"
+PID_FILE="$VAR/run/elasticsearch.pid"
+LOG_FILE="$VAR/log/elasticsearch.log"
+PORT="${ES_PORT:-9200}"
+HEAP="${ES_HEAP:-1g}"
+TIMEOUT="${ES_START_TIMEOUT:-120}"
+if [[ -n "${ES_JAVA_HOME:-}" ]]; then JAVA="$ES_JAVA_HOME/bin/java"; else JAVA="java"; fi
+
+healthy() { # cluster health green or yellow on our port
+  local body
+  body="$(curl -s --max-time 3 "http://127.0.0.1:$PORT/_cluster/health" 2>/dev/null)" || return 1
+  [[ "$body" =~ \"status\":\"(green|yellow)\" ]]
+}
+
+port_answers() { # anything at all listening on the port
+  curl -s -o /dev/null --max-time 3 "http://127.0.0.1:$PORT/" 2>/dev/null
+}
+
+running_pid() { # prints the pid from the pid file if that process is alive
+  [[ -f "$PID_FILE" ]] || return 1
+  local pid
+  pid="$(cat "$PID_FILE")"
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+source_hash() {
+  (cd "$SRC" && find pom.xml src -type f | LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -d' ' -f1
+}
+
+build() {
+  local hash
+  hash="$(source_hash)"
+  if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$hash" && -f "$LIB/es-launcher.jar" ]]; then
+    return 0
+  fi
+  echo "building elasticsearch launcher (mvn package)..." >&2
+  local out
+  if ! out="$(mvn -q -B -Dstyle.color=never -f "$SRC/pom.xml" -Des.build.dir="$ES_DIR/build" package 2>&1)"; then
+    echo "$out" >&2
+    echo "elasticsearch launcher build failed" >&2
+    return 1
+  fi
+  rm -rf "$LIB"
+  mkdir -p "$LIB"
+  cp "$ES_DIR/build/lib/"*.jar "$ES_DIR/build/es-launcher.jar" "$LIB/"
+  echo "$hash" > "$STAMP"
+}
+
+start() {
+  if healthy; then
+    echo "elasticsearch up on 127.0.0.1:$PORT"
+    return 0
+  fi
+  if ! running_pid >/dev/null; then
+    if port_answers; then
+      echo "port $PORT is taken by something that is not a healthy Elasticsearch" >&2
+      return 1
+    fi
+    build
+    mkdir -p "$ES_DIR/home" "$ES_DIR/tmp" "$VAR/data/elasticsearch" "$VAR/log" "$VAR/run"
+    # JVM flags: the subset of ES's own system JVM options that matter here (no SecurityManager is installed).
+    # shellcheck disable=SC2086
+    nohup "$JAVA" -Xms"$HEAP" -Xmx"$HEAP" -Xss1m \
+      -XX:+UseG1GC -XX:-OmitStackTraceInFastThrow -XX:+HeapDumpOnOutOfMemoryError -XX:HeapDumpPath="$ES_DIR/tmp" \
+      -Djava.awt.headless=true -Dfile.encoding=UTF-8 -Djna.nosys=true \
+      -Djava.locale.providers=SPI,COMPAT -Djava.io.tmpdir="$ES_DIR/tmp" \
+      -Des.networkaddress.cache.ttl=60 -Des.networkaddress.cache.negative.ttl=10 \
+      -Dio.netty.noUnsafe=true -Dio.netty.noKeySetOptimization=true -Dio.netty.recycler.maxCapacityPerThread=0 \
+      -Dlog4j.shutdownHookEnabled=false -Dlog4j2.disable.jmx=true -Dlog4j2.formatMsgNoLookups=true \
+      ${ES_JAVA_OPTS:-} \
+      -Des.path.home="$ES_DIR/home" \
+      -cp "$LIB/*" org.elasticsearch.node.LocalElasticsearch \
+      -Epath.data="$VAR/data/elasticsearch" -Epath.logs="$VAR/log" -Ehttp.port="$PORT" \
+      > "$LOG_FILE" 2>&1 < /dev/null &
+    echo $! > "$PID_FILE"
+  fi
+  local deadline=$((SECONDS + TIMEOUT))
+  while (( SECONDS < deadline )); do
+    if healthy; then
+      echo "elasticsearch up on 127.0.0.1:$PORT"
+      return 0
+    fi
+    if ! running_pid >/dev/null; then
+      echo "elasticsearch exited during startup; last log lines ($LOG_FILE):" >&2
+      tail -n 40 "$LOG_FILE" >&2 || true
+      rm -f "$PID_FILE"
+      return 1
+    fi
+    sleep 1
+  done
+  echo "elasticsearch not healthy after ${TIMEOUT}s; last log lines ($LOG_FILE):" >&2
+  tail -n 40 "$LOG_FILE" >&2 || true
+  return 1
+}
+
+stop() {
+  local pid
+  if ! pid="$(running_pid)"; then
+    rm -f "$PID_FILE"
+    echo "elasticsearch not running"
+    return 0
+  fi
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 60); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "elasticsearch (pid $pid) did not stop in 30s, killing" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$PID_FILE"
+  echo "elasticsearch stopped"
+}
+
+status() {
+  if healthy; then
+    echo "elasticsearch up on 127.0.0.1:$PORT"
+    return 0
+  fi
+  echo "elasticsearch not up on 127.0.0.1:$PORT"
+  return 1
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,57 @@
+"""Shared fixtures: a real Celery worker for the whole run, and clean test data stores."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from config.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _wait_for_worker(process: subprocess.Popen, log_path: Path) -> None:
+    for _ in range(120):
+        if process.poll() is not None:
+            raise RuntimeError(f"Celery worker exited:\n{log_path.read_text()[-3000:]}")
+        if celery_app.control.ping(timeout=0.5):
+            return
+    raise RuntimeError(f"Celery worker did not answer:\n{log_path.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):
+    """A real worker process on the test broker, sharing the test database."""
+    log_path = ROOT / "var" / "log" / "test-worker.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    celery_app.control.purge()
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "2", "-n", "test@%h"],
+            cwd=ROOT,
+            env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for_worker(process, log_path)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def wait_until(condition, *, attempts: int = 600, interval: float = 0.1):
+    """Poll `condition` until it returns something truthy; returns that value (not a timing assertion)."""
+    for _ in range(attempts):
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition still false after {attempts} attempts")

@@ -1,0 +1,23 @@
+"""Test settings: the same settings module, pointed at test databases on the same real servers."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
+os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
+os.environ.setdefault("MONGODB_URI", "mongodb://127.0.0.1:27017/logs_platform_test")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("DATABASE_URL", "sqlite:///var/test/db.sqlite3")
+os.environ.setdefault("UPLOADS_DIR", "var/test/uploads")
+os.environ.setdefault("LOGS_INDEX_PREFIX", "test-logs-ecom")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+
+from config.settings import *  # noqa: F403
+from config.settings import DATABASES
+
+# The Celery worker of the test run is another process: it must open the very database the tests use.
+DATABASES["default"]["TEST"] = {"NAME": DATABASES["default"]["NAME"]}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

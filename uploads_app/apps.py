@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class UploadsAppConfig(AppConfig):
+    name = "uploads_app"
