@@ -1,6 +1,7 @@
 """Test settings: the same settings module, pointed at test databases on the same real servers."""
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("DEBUG", "false")
@@ -17,6 +18,8 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 
 from config.settings import *  # noqa: F403
 from config.settings import DATABASES
+
+(Path(__file__).resolve().parent.parent / "var" / "test").mkdir(parents=True, exist_ok=True)
 
 # The Celery worker of the test run is another process: it must open the very database the tests use.
 DATABASES["default"]["TEST"] = {"NAME": DATABASES["default"]["NAME"]}
