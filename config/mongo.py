@@ -22,3 +22,7 @@ def get_database() -> Database:
 def ping(timeout_seconds: float) -> None:
     with pymongo.timeout(timeout_seconds):
         get_database().command("ping")
+
+
+# Errors worth retrying: the server is unreachable or the connection dropped.
+TRANSIENT_ERRORS = (pymongo.errors.ConnectionFailure,)

@@ -89,6 +89,8 @@ STORAGES = {
 MONGODB_URI = env_str("MONGODB_URI", "mongodb://127.0.0.1:27017/logs_platform")
 ELASTICSEARCH_URL = env_str("ELASTICSEARCH_URL", "http://127.0.0.1:9200")
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Throttle counters and other shared cache entries live in Redis so every web process sees them.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 ELASTICSEARCH_DSL = {"default": {"hosts": ELASTICSEARCH_URL, "request_timeout": 30}}
 ELASTICSEARCH_DSL_AUTOSYNC = False
 
@@ -96,6 +98,16 @@ ELASTICSEARCH_DSL_AUTOSYNC = False
 GEOIP_DATABASE = env_str("GEOIP_DATABASE", "")
 LOGS_MAX_UPLOAD_MB = env_int("LOGS_MAX_UPLOAD_MB", 100)
 LOGS_INDEX_PREFIX = env_str("LOGS_INDEX_PREFIX", "logs-ecom")
+# A .gz may expand to at most this much; beyond it the upload is refused as a likely gzip bomb.
+LOGS_MAX_DECOMPRESSED_MB = env_int("LOGS_MAX_DECOMPRESSED_MB", 10 * LOGS_MAX_UPLOAD_MB)
+LOGS_CHUNK_MB = env_int("LOGS_CHUNK_MB", 8)
+# Jobs in "processing" with no progress for this long are resumed (once) or failed by the watchdog.
+LOGS_STUCK_AFTER_MINUTES = env_int("LOGS_STUCK_AFTER_MINUTES", 15)
+
+# Uploads stream to disk through our handler (hash, size limit, line count in one pass).
+FILE_UPLOAD_HANDLERS = ["uploads_app.storage.StreamingUploadHandler"]
+# Django's own cap on the whole request body does not apply to streamed files; ours does (see above).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 2**20
 
 # Celery: JSON only, results in the Django database (django-celery-results).
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
@@ -113,6 +125,7 @@ CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {"watchdog": {"task": "ingestion.watchdog", "schedule": 60.0}}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -121,6 +134,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env_str("API_THROTTLE_RATE", "600/minute"),
+        "uploads": env_str("UPLOAD_THROTTLE_RATE", "60/minute"),
+    },
 }
 
 LOGGING = {

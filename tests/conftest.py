@@ -7,8 +7,14 @@ import time
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from config.celery import app as celery_app
+from config.mongo import get_database
+from ingestion import repository as ingestion_repo
+from ingestion.es import get_es
+from ingestion.index_templates import ensure_index_templates
+from uploads_app import repository as uploads_repo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,3 +61,45 @@ def wait_until(condition, *, attempts: int = 600, interval: float = 0.1):
             return value
         time.sleep(interval)
     raise AssertionError(f"condition still false after {attempts} attempts")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def clean_stores():
+    """Start from empty test collections and test indices on the shared real servers."""
+    database = get_database()
+    for name in database.list_collection_names():
+        database[name].delete_many({})
+    es = get_es()
+    prefix = settings.LOGS_INDEX_PREFIX
+    names = [row["index"] for row in es.cat.indices(index=f"{prefix}-*", format="json")]
+    if names:
+        es.indices.delete(index=",".join(names))
+    uploads_repo.ensure_indexes()
+    ingestion_repo.ensure_indexes()
+    ensure_index_templates(es, prefix)
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user(username="ana", password="a-long-test-password")
+
+
+@pytest.fixture
+def api_client(user):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+@pytest.fixture
+def other_client(django_user_model):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    other = django_user_model.objects.create_user(username="bruno", password="another-long-password")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=other).key}")
+    return client

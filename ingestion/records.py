@@ -1,0 +1,385 @@
+"""Turning parsed records into index documents: field types, canonical fields, safe key names."""
+
+import ipaddress
+import math
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import NamedTuple
+
+from ingestion.timestamps import find_timestamp_field, format_timestamp, parse_timestamp
+
+IDENTIFIER_HINTS = ("id", "no", "number", "code", "zip", "phone", "sku", "bin")
+
+_SEPARATORS = str.maketrans("", "", "_-@ .")
+_IP_FIELDS = (
+    "ip",
+    "client_ip",
+    "clientip",
+    "remote_addr",
+    "remote_ip",
+    "ip_address",
+    "source_ip",
+    "src_ip",
+    "user_ip",
+    "customer_ip",
+    "x_forwarded_for",
+)
+_AMOUNT_FIELDS = (
+    "amount",
+    "total_amount",
+    "order_total",
+    "taxful_total_price",
+    "order_price",
+    "total",
+    "price",
+    "unit_price",
+)
+_CURRENCY_FIELDS = ("currency", "payment_currency", "currency_code")
+_USER_FIELDS = ("user_id", "userid", "customer_id", "customerid", "client_id", "entity_id", "user")
+_SESSION_FIELDS = ("session_id", "sessionid", "session")
+_MAX_QUOTED_VALUE = 100
+
+
+class RecordError(ValueError):
+    """A record that cannot become a document; the message is shown to the user."""
+
+
+@lru_cache(maxsize=4096)
+def normalize_name(name: str) -> str:
+    """Field names compare case-insensitively, ignoring '_', '-', '@', '.' and spaces."""
+    return name.lower().translate(_SEPARATORS)
+
+
+def _normalized(names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(normalize_name(name) for name in names))
+
+
+_IP_KEYS = _normalized(_IP_FIELDS)
+_AMOUNT_KEYS = _normalized(_AMOUNT_FIELDS)
+_CURRENCY_KEYS = _normalized(_CURRENCY_FIELDS)
+_USER_KEYS = _normalized(_USER_FIELDS)
+_SESSION_KEYS = _normalized(_SESSION_FIELDS)
+
+
+def is_identifier_name(name: str) -> bool:
+    """Codes and numbers that look numeric but must not be summed or lose leading zeros."""
+    return normalize_name(name).endswith(IDENTIFIER_HINTS)
+
+
+@lru_cache(maxsize=65536)
+def is_valid_ip(value: str) -> bool:
+    # Scoped IPv6 ('fe80::1%eth0') is valid to Python but refused by Elasticsearch's ip type.
+    if "%" in value:
+        return False
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _number(value: object) -> float | None:
+    if type(value) is int:
+        return float(value)
+    if type(value) is float:
+        return value if math.isfinite(value) else None
+    if type(value) is str:
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return None
+
+
+def _string_type(name: str, value: str, timestamp_like: bool) -> str:
+    lowered = value.strip().lower()
+    if lowered in ("true", "false"):
+        return "boolean"
+    if timestamp_like and parse_timestamp(value) is not None:
+        return "timestamp"
+    if is_identifier_name(name):
+        return "string"
+    try:
+        int(value)
+        return "integer"
+    except ValueError:
+        pass
+    if _number(value) is not None and lowered not in ("nan", "inf", "-inf", "infinity"):
+        return "float"
+    if is_valid_ip(value.strip()):
+        return "ip"
+    return "string"
+
+
+def _value_type(name: str, value: object, timestamp_like: bool) -> str | None:
+    kind = type(value)
+    if value is None:
+        return None
+    if kind is bool:
+        return "boolean"
+    if kind is int or kind is float:
+        if timestamp_like and parse_timestamp(value) is not None:
+            return "timestamp"
+        return "integer" if kind is int else "float"
+    if kind is str:
+        return _string_type(name, value, timestamp_like) if value else None
+    if kind is dict:
+        return "object"
+    if kind is list:
+        return "array"
+    return "string"
+
+
+def _merge_types(seen: set[str]) -> str:
+    if len(seen) == 1:
+        return next(iter(seen))
+    if seen == {"integer", "float"}:
+        return "float"
+    return "string"
+
+
+def infer_field_types(records: Iterable[dict]) -> dict[str, str]:
+    """One type per field over a sample of records; fields that disagree fall back to "string"."""
+    seen: dict[str, set[str]] = {}
+    timestamp_like: dict[str, bool] = {}
+    for record in records:
+        for name, value in record.items():
+            if name not in timestamp_like:
+                timestamp_like[name] = find_timestamp_field([name]) is not None
+            kind = _value_type(name, value, timestamp_like[name])
+            kinds = seen.setdefault(name, set())
+            if kind is not None:
+                kinds.add(kind)
+    return {name: _merge_types(kinds) if kinds else "string" for name, kinds in seen.items()}
+
+
+def numeric_columns(types: dict[str, str]) -> dict[str, type]:
+    """CSV columns whose text values are turned into numbers before indexing."""
+    converters = {"integer": int, "float": float}
+    return {
+        name: converters[kind] for name, kind in types.items() if kind in converters and not is_identifier_name(name)
+    }
+
+
+def _coerce(value: str, converter: type) -> object:
+    try:
+        number = converter(value)
+    except ValueError:
+        return value
+    if converter is float and not math.isfinite(number):
+        return value
+    return number
+
+
+def _renamed_keys(record: dict) -> dict[str, str] | None:
+    """New names for keys Elasticsearch cannot take raw; None (the usual case) when all are fine."""
+    joined = "\x00".join(record)
+    if not ("." in joined or joined[:1] == "_" or "\x00_" in joined or "" in record):
+        return None
+    renames: dict[str, str] = {}
+    taken = set(record)
+    for key in record:
+        if not key or key[0] == "_" or "." in key:
+            # '.' reads as object nesting, and a leading '_' marks Elasticsearch's own metadata fields.
+            safe = key.replace(".", "_").lstrip("_") or "field"
+            while safe in taken:
+                safe += "_"
+            taken.add(safe)
+            renames[key] = safe
+    return renames
+
+
+def _cleaned_children(container: dict | list) -> dict | None:
+    """Cleaned versions of the nested containers that changed, by key or index."""
+    items = container.items() if type(container) is dict else enumerate(container)
+    nested = [(key, value) for key, value in items if type(value) is dict or type(value) is list]
+    if not nested:
+        return None
+    changed = {key: cleaned for key, value in nested if (cleaned := _clean(value)) is not value}
+    return changed or None
+
+
+def _clean(value: dict | list) -> dict | list:
+    """The value with safe keys at every depth; the same object when nothing had to change."""
+    changed = _cleaned_children(value)
+    if type(value) is list:
+        if changed is None:
+            return value
+        copy = list(value)
+        for index, cleaned in changed.items():
+            copy[index] = cleaned
+        return copy
+    renames = _renamed_keys(value)
+    if changed is None and renames is None:
+        return value
+    changed = changed or {}
+    renames = renames or {}
+    return {renames.get(key, key): changed.get(key, item) for key, item in value.items()}
+
+
+def _top_level(record: dict, numeric: dict[str, type]) -> dict:
+    document = dict(record)
+    for key, converter in numeric.items():
+        value = document.get(key)
+        if type(value) is str:
+            document[key] = _coerce(value, converter)
+    changed = _cleaned_children(document)
+    if changed:
+        document.update(changed)
+    renames = _renamed_keys(document)
+    if renames:
+        document = {renames.get(key, key): value for key, value in document.items()}
+    return document
+
+
+def _event_time(record: dict, timestamp_field: str) -> str:
+    value = record.get(timestamp_field)
+    if value is None or value == "":
+        raise RecordError(f"Missing timestamp field '{timestamp_field}'")
+    moment = parse_timestamp(value)
+    if moment is None:
+        shown = str(value)
+        if len(shown) > _MAX_QUOTED_VALUE:
+            shown = shown[:_MAX_QUOTED_VALUE] + "…"
+        raise RecordError(f"Unparseable timestamp '{shown}' in field '{timestamp_field}'")
+    return format_timestamp(moment)
+
+
+class _Layout(NamedTuple):
+    """Which of a document's keys feed each canonical field, in priority order."""
+
+    ip: tuple[str, ...]
+    amount: tuple[str, ...]
+    currency: tuple[str, ...]
+    user_id: tuple[str, ...]
+    session_id: tuple[str, ...]
+
+
+_layouts: dict[tuple[str, ...], _Layout] = {}
+_MAX_LAYOUTS = 4096
+
+
+def _layout(keys: tuple[str, ...]) -> _Layout:
+    # Records of one upload share a handful of key sets, so the name matching is done once per set.
+    layout = _layouts.get(keys)
+    if layout is None:
+        by_name: dict[str, str] = {}
+        for key in keys:
+            by_name.setdefault(normalize_name(key), key)
+
+        def present(candidates: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(by_name[name] for name in candidates if name in by_name)
+
+        layout = _Layout(
+            present(_IP_KEYS),
+            present(_AMOUNT_KEYS),
+            present(_CURRENCY_KEYS),
+            present(_USER_KEYS),
+            present(_SESSION_KEYS),
+        )
+        if len(_layouts) >= _MAX_LAYOUTS:
+            _layouts.clear()
+        _layouts[keys] = layout
+    return layout
+
+
+def _first_ip(document: dict, keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        value = document[key]
+        if type(value) is str:
+            # X-Forwarded-For lists the client first, then each proxy.
+            value = value.split(",", 1)[0].strip()
+            if is_valid_ip(value):
+                return value
+    return None
+
+
+def _first_amount(document: dict, keys: tuple[str, ...]) -> float | None:
+    for key in keys:
+        number = _number(document[key])
+        if number is not None:
+            return number
+    return None
+
+
+def _first_text(document: dict, keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        value = document[key]
+        kind = type(value)
+        if kind is str and value.strip():
+            return value.strip()
+        if kind is int:
+            return str(value)
+        if kind is float and value.is_integer():
+            return str(int(value))
+    return None
+
+
+def _set_canonical(document: dict, name: str, value: object, same: bool) -> None:
+    """Write a canonical field, moving a same-named original aside unless it says the same thing."""
+    if name in document and not same:
+        document[f"{name}_original"] = document.pop(name)
+    document[name] = value
+
+
+def build_document(record: dict, *, timestamp_field: str, numeric: dict[str, type], log_type: str) -> dict:
+    """The document to index: the record's fields (safe names, CSV numbers coerced) plus canonical fields."""
+    timestamp = _event_time(record, timestamp_field)
+    document = _top_level(record, numeric)
+    layout = _layout(tuple(document))
+
+    original_timestamp = document.get("@timestamp")
+    same_time = timestamp_field == "@timestamp" or (
+        original_timestamp is not None and parse_timestamp(original_timestamp) == parse_timestamp(timestamp)
+    )
+    _set_canonical(document, "@timestamp", timestamp, same_time)
+    _set_canonical(document, "log_type", log_type, document.get("log_type") == log_type)
+
+    ip = _first_ip(document, layout.ip)
+    if ip is not None:
+        _set_canonical(document, "ip", ip, document.get("ip") == ip)
+    elif "ip" in document:
+        document["ip_original"] = document.pop("ip")
+
+    current_amount = document.get("amount")
+    if not (type(current_amount) in (int, float) and _number(current_amount) is not None):
+        amount = _first_amount(document, layout.amount)
+        if amount is not None:
+            _set_canonical(document, "amount", amount, _number(current_amount) == amount)
+        elif "amount" in document:
+            document["amount_original"] = document.pop("amount")
+
+    for name, keys, upper in (
+        ("currency", layout.currency, True),
+        ("user_id", layout.user_id, False),
+        ("session_id", layout.session_id, False),
+    ):
+        value = _first_text(document, keys)
+        current = document.get(name)
+        if value is not None:
+            value = value.upper() if upper else value
+            same = type(current) in (str, int, float) and str(current).strip().upper() == value.upper()
+            _set_canonical(document, name, value, same)
+        elif type(current) in (dict, list):
+            document[f"{name}_original"] = document.pop(name)
+    return document
+
+
+def guess_log_type(fields: Iterable[str]) -> str:
+    """A label for the kind of log, from its field names alone."""
+    names = {normalize_name(field) for field in fields}
+    if names & {"eventlabel", "cardbin", "transactionid", "transactionamount", "cardnumber", "isfraud"}:
+        return "transaction"
+    if names & {"orderid", "invoiceno", "invoice", "invoicenumber", "ordernumber", "products"}:
+        return "order"
+    requested = names & {"request", "response", "status", "statuscode", "method", "verb"}
+    client = names & {"url", "clientip", "agent", "useragent", "remoteaddr", "uri", "path", "referer", "referrer"}
+    if requested and client:
+        return "access"
+    if names & {"error", "exception", "level", "loglevel", "severity", "stack", "stacktrace", "traceback"}:
+        return "error"
+    viewed = names & {"page", "pageurl", "url", "referrer", "referer", "pagepath"}
+    if viewed and any("session" in name for name in names):
+        return "page_view"
+    return "event"

@@ -1,0 +1,66 @@
+"""Test helpers: upload through the real API and follow the job the real worker runs."""
+
+import gzip
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from ingestion.es import get_es
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+FINISHED = ("completed", "completed_with_errors", "failed")
+
+
+def data_lines(name: str, count: int) -> bytes:
+    """The first `count` lines of a real data set, as bytes."""
+    with open(DATA / name, "rb") as source:
+        return b"".join(source.readline() for _ in range(count))
+
+
+def upload(client, name: str, content: bytes, **extra):
+    return client.post("/api/logs/upload", {"file": SimpleUploadedFile(name, content), **extra}, format="multipart")
+
+
+def gzipped(content: bytes) -> bytes:
+    return gzip.compress(content)
+
+
+def wait_for_job(client, job_id: str, attempts: int = 1200) -> dict:
+    """Poll the job API until the job has finished (bounded), then check its counts add up."""
+    for _ in range(attempts):
+        job = client.get(f"/api/logs/jobs/{job_id}").json()
+        if job["status"] in FINISHED:
+            counts = job["counts"]
+            if job["status"] != "failed":
+                accounted = counts["indexed"] + counts["dead_lettered"] + counts["fallback"] + counts["skipped_blank"]
+                assert accounted == counts["total_lines"], counts
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not finish: {job}")
+
+
+def upload_and_wait(client, name: str, content: bytes, **extra) -> tuple[dict, dict]:
+    response = upload(client, name, content, **extra)
+    assert response.status_code == 201, response.json()
+    data = response.json()["data"]
+    return data, wait_for_job(client, data["job_id"])
+
+
+def documents_of(file_id: str, size: int = 100) -> list[dict]:
+    result = get_es().search(
+        index=settings.LOGS_INDEX_PREFIX, query={"term": {"file_id": file_id}}, size=size, sort=[{"line": "asc"}]
+    )
+    return [hit["_source"] | {"_index": hit["_index"], "_id": hit["_id"]} for hit in result["hits"]["hits"]]
+
+
+def count_documents(file_id: str) -> int:
+    return get_es().count(index=settings.LOGS_INDEX_PREFIX, query={"term": {"file_id": file_id}})["count"]
+
+
+def fallback_documents(file_id: str) -> list[dict]:
+    result = get_es().search(
+        index=f"{settings.LOGS_INDEX_PREFIX}-fallback", query={"term": {"file_id": file_id}}, size=100
+    )
+    return [hit["_source"] for hit in result["hits"]["hits"]]

@@ -1,0 +1,193 @@
+import io
+
+import orjson
+import pytest
+
+from ingestion.formats import FileFormat, detect_format
+from ingestion.parsers import csv as csv_parser
+from ingestion.parsers import json_array, ndjson
+from tests.datafiles import FRAUD_TRANSACTIONS, WEB_ACCESS_LOGS
+
+
+def csv_rows(text: str, delimiter: str = ",", encoding: str = "utf-8", first_line: int = 1) -> list:
+    data = text.encode(encoding)
+    fmt = detect_format("upload.csv", data)
+    assert fmt.delimiter == delimiter
+    return list(csv_parser.parse_chunk(data, fmt, first_line=first_line, skip_header=True))
+
+
+def test_ndjson_yields_each_object_with_its_line_number_and_raw_text():
+    with WEB_ACCESS_LOGS.open("rb") as stream:
+        data = b"".join(stream.readline() for _ in range(3))
+    rows = list(ndjson.parse_chunk(data, "utf-8", first_line=1))
+    assert [row[0] for row in rows] == [1, 2, 3]
+    _, record, error, raw = rows[0]
+    assert record["clientip"] == "223.87.60.27"
+    assert record["timestamp"] == "2018-07-22T00:39:02.912Z"
+    assert error is None
+    assert orjson.loads(raw) == record
+
+
+def test_ndjson_numbers_lines_from_the_chunk_start():
+    rows = list(ndjson.parse_chunk(b'{"a": 1}\n{"a": 2}\n', "utf-8", first_line=5001))
+    assert [row[0] for row in rows] == [5001, 5002]
+
+
+def test_ndjson_reports_blank_lines_without_an_error():
+    rows = list(ndjson.parse_chunk(b'{"a": 1}\n\n   \n{"a": 2}', "utf-8", first_line=1))
+    assert [(row[0], row[1], row[2]) for row in rows] == [
+        (1, {"a": 1}, None),
+        (2, None, None),
+        (3, None, None),
+        (4, {"a": 2}, None),
+    ]
+
+
+def test_ndjson_explains_a_malformed_line_with_its_column():
+    data = b'{"order_id": 584677}\n{"order_id": 584678, oops}\n{"order_id": 584679}\n'
+    rows = list(ndjson.parse_chunk(data, "utf-8", first_line=1))
+    assert rows[1] == (2, None, "Invalid JSON: unexpected character at column 22", '{"order_id": 584678, oops}')
+    assert rows[2][1] == {"order_id": 584679}
+
+
+@pytest.mark.parametrize(
+    ("line", "kind"), [(b"[1, 2]", "array"), (b'"GET /"', "string"), (b"404", "number"), (b"null", "null")]
+)
+def test_ndjson_explains_values_that_are_not_objects(line, kind):
+    [row] = ndjson.parse_chunk(line + b"\n", "utf-8", first_line=1)
+    assert row[1:3] == (None, f"Not a JSON object (got {kind})")
+
+
+def test_ndjson_handles_crlf_line_endings():
+    rows = list(ndjson.parse_chunk(b'{"a": 1}\r\n\r\n{"a": 2}\r\n', "utf-8", first_line=1))
+    assert [row[1] for row in rows] == [{"a": 1}, None, {"a": 2}]
+    assert rows[0][3] == '{"a": 1}'
+
+
+def test_ndjson_decodes_cp1252_and_skips_a_bom():
+    [row] = ndjson.parse_chunk('{"city": "Besançon"}\n'.encode("cp1252"), "cp1252", 1)
+    assert row[1] == {"city": "Besançon"}
+    [row] = ndjson.parse_chunk(b'\xef\xbb\xbf{"city": "Besan\xc3\xa7on"}\n', "utf-8-sig", 1)
+    assert row[1] == {"city": "Besançon"}
+
+
+def test_ndjson_reports_a_conversion_error_line_with_its_own_reason():
+    data = ndjson.CONVERSION_ERROR_PREFIX + b"Invalid JSON array at element 3: parse error: premature EOF\n"
+    [row] = ndjson.parse_chunk(data, "utf-8", first_line=3)
+    assert row[:3] == (3, None, "Invalid JSON array at element 3: parse error: premature EOF")
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_csv_splits_on_the_sniffed_delimiter(delimiter):
+    lines = [
+        ["InvoiceNo", "Description", "Quantity", "InvoiceDate"],
+        ["536370", "ALARM CLOCK BAKELIKE PINK", "24", "12/1/2010 8:45"],
+        ["536370", "CIRCUS PARADE LUNCH BOX", "24", "12/1/2010 8:45"],
+    ]
+    rows = csv_rows("\n".join(delimiter.join(line) for line in lines) + "\n", delimiter)
+    assert [row[0] for row in rows] == [2, 3]
+    assert rows[1][1] == dict(zip(lines[0], lines[2], strict=True))
+    assert rows[1][3] == delimiter.join(lines[2])
+
+
+def test_csv_keeps_quoted_newlines_and_doubled_quotes_and_numbers_physical_lines():
+    text = (
+        "id,comment,price\n"
+        '1,"plain",2.5\n'
+        '2,"two\nlines with ""quotes""",3.5\n'
+        '3,"three\r\nphysical\nlines",4.5\n'
+        "4,after,5.5\n"
+    )
+    rows = csv_rows(text)
+    assert [row[0] for row in rows] == [2, 3, 5, 8]
+    assert rows[1][1] == {"id": "2", "comment": 'two\nlines with "quotes"', "price": "3.5"}
+    assert rows[1][3] == '2,"two\nlines with ""quotes""",3.5'
+    assert rows[2][1]["comment"] == "three\r\nphysical\nlines"
+    assert rows[3][1] == {"id": "4", "comment": "after", "price": "5.5"}
+
+
+def test_csv_explains_rows_with_too_many_or_too_few_fields():
+    rows = csv_rows("a,b,c\n1,2,3\n1,2\n1,2,3,4\n1,2,3,\n")
+    assert [(row[0], row[2]) for row in rows] == [
+        (2, None),
+        (3, "Row has 2 fields, header has 3"),
+        (4, "Row has 4 fields, header has 3"),
+        (5, None),
+    ]
+    assert rows[3][1] == {"a": "1", "b": "2", "c": "3"}
+
+
+def test_csv_drops_empty_values_and_reports_blank_lines():
+    rows = csv_rows("EVENT_LABEL,EVENT_TIMESTAMP,order_price\n,2022-11-07T15:18:25Z,7.53\n\n  \n,,\n")
+    assert rows[0][1] == {"EVENT_TIMESTAMP": "2022-11-07T15:18:25Z", "order_price": "7.53"}
+    assert [(row[0], row[1], row[2]) for row in rows[1:]] == [(3, None, None), (4, None, None), (5, None, None)]
+
+
+def test_csv_handles_crlf_and_a_bom():
+    data = b"\xef\xbb\xbfname,city\r\nDupont,Paris\r\n"
+    fmt = detect_format("people.csv", data)
+    [row] = csv_parser.parse_chunk(data, fmt, first_line=1, skip_header=True)
+    assert row == (2, {"name": "Dupont", "city": "Paris"}, None, "Dupont,Paris")
+
+
+def test_csv_decodes_cp1252():
+    rows = csv_rows("name,city\nLefèvre,Besançon\n", encoding="cp1252")
+    assert rows[0][1] == {"name": "Lefèvre", "city": "Besançon"}
+
+
+def test_csv_chunks_after_the_first_do_not_skip_a_header():
+    fmt = FileFormat(kind="csv", encoding="utf-8", delimiter=",", header=("a", "b"))
+    rows = list(csv_parser.parse_chunk(b"1,2\n3,4\n", fmt, first_line=101, skip_header=False))
+    assert [(row[0], row[1]) for row in rows] == [(101, {"a": "1", "b": "2"}), (102, {"a": "3", "b": "4"})]
+
+
+def test_csv_reads_the_real_fraud_file():
+    data = FRAUD_TRANSACTIONS.read_bytes()
+    fmt = detect_format(FRAUD_TRANSACTIONS.name, data[: 2**20])
+    rows = list(csv_parser.parse_chunk(data, fmt, first_line=1, skip_header=True))
+    assert len(rows) == 1611
+    assert all(error is None for _, _, error, _ in rows)
+    assert rows[0][1]["EVENT_TIMESTAMP"] == "2022-12-24T15:53:30Z"
+    assert "EVENT_LABEL" not in rows[-1][1] or rows[-1][1]["EVENT_LABEL"] in ("0", "1")
+
+
+def test_json_array_yields_elements_numbered_from_one_with_floats():
+    stream = io.BytesIO(b'[\n {"price": 11.99, "qty": 1},\n {"price": 24.99, "tags": ["a"]}\n]')
+    rows = list(json_array.iter_elements(stream))
+    assert rows == [
+        (1, {"price": 11.99, "qty": 1}, None, '{"price":11.99,"qty":1}'),
+        (2, {"price": 24.99, "tags": ["a"]}, None, '{"price":24.99,"tags":["a"]}'),
+    ]
+    assert type(rows[0][1]["price"]) is float
+
+
+def test_json_array_explains_non_object_elements():
+    rows = list(json_array.iter_elements(io.BytesIO(b'[{"a": 1}, 7, "x", [1]]')))
+    assert [row[2] for row in rows] == [
+        None,
+        "Not a JSON object (got number)",
+        "Not a JSON object (got string)",
+        "Not a JSON object (got array)",
+    ]
+
+
+def test_json_array_stops_at_a_syntax_error_with_one_error_row():
+    rows = list(json_array.iter_elements(io.BytesIO(b'[{"a": 1}, {"a": 2}, {"a": }, {"a": 4}]')))
+    assert len(rows) == 3
+    number, record, error, raw = rows[2]
+    assert (number, record, raw) == (3, None, "")
+    assert error.startswith("Invalid JSON array at element 3: parse error")
+
+
+def test_json_array_reports_a_truncated_file():
+    rows = list(json_array.iter_elements(io.BytesIO(b'[{"a": 1}, {"a": 2')))
+    assert rows[-1][0] == 2
+    assert "premature EOF" in rows[-1][2]
+
+
+def test_json_array_transcodes_other_encodings():
+    data = '[{"city": "Besançon"}]'.encode("cp1252")
+    [row] = json_array.iter_elements(io.BytesIO(data), encoding="cp1252")
+    assert row[1] == {"city": "Besançon"}
+    [row] = json_array.iter_elements(io.BytesIO(b'\xef\xbb\xbf[{"a": 1}]'), encoding="utf-8-sig")
+    assert row[1] == {"a": 1}

@@ -1,0 +1,242 @@
+import orjson
+import pytest
+
+from ingestion.formats import detect_format
+from ingestion.parsers import csv as csv_parser
+from ingestion.records import (
+    RecordError,
+    build_document,
+    guess_log_type,
+    infer_field_types,
+    is_identifier_name,
+    numeric_columns,
+)
+from tests.datafiles import ECOMMERCE_ORDERS, FRAUD_TRANSACTIONS, ONLINE_RETAIL_FRANCE, WEB_ACCESS_LOGS
+
+
+def first_json_record(path):
+    with path.open("rb") as stream:
+        return orjson.loads(stream.readline())
+
+
+def csv_records(path, limit=None):
+    data = path.read_bytes()
+    fmt = detect_format(path.name, data[: 2**20])
+    rows = csv_parser.parse_chunk(data, fmt, first_line=1, skip_header=True)
+    records = [record for _, record, _, _ in rows if record is not None]
+    return fmt, records[:limit]
+
+
+def test_it_infers_types_of_the_real_retail_csv_keeping_codes_as_strings():
+    _, records = csv_records(ONLINE_RETAIL_FRANCE)
+    types = infer_field_types(records)
+    assert types == {
+        "InvoiceNo": "string",
+        "StockCode": "string",
+        "Description": "string",
+        "Quantity": "integer",
+        "InvoiceDate": "timestamp",
+        "UnitPrice": "float",
+        "CustomerID": "string",
+        "Country": "string",
+    }
+    assert numeric_columns(types) == {"Quantity": int, "UnitPrice": float}
+
+
+def test_it_infers_ips_timestamps_and_floats_in_the_real_fraud_csv():
+    _, records = csv_records(FRAUD_TRANSACTIONS)
+    types = infer_field_types(records)
+    assert types["ip_address"] == "ip"
+    assert types["EVENT_TIMESTAMP"] == types["LABEL_TIMESTAMP"] == "timestamp"
+    assert types["order_price"] == types["billing_latitude"] == "float"
+    assert types["card_bin"] == types["billing_zip"] == types["billing_phone"] == "string"
+    assert "card_bin" not in numeric_columns(types)
+
+
+def test_it_infers_json_types_from_the_real_web_logs():
+    types = infer_field_types([first_json_record(WEB_ACCESS_LOGS)])
+    assert types["bytes"] == "integer"
+    assert types["geo"] == "object"
+    assert types["tags"] == "array"
+    assert types["clientip"] == "ip"
+    assert types["timestamp"] == "timestamp"
+
+
+def test_mixed_integers_and_floats_are_floats_and_mixed_text_is_a_string():
+    types = infer_field_types([{"qty": "1", "price": "2", "note": "7"}, {"qty": "2.5", "price": "n/a", "note": True}])
+    assert types == {"qty": "float", "price": "string", "note": "string"}
+
+
+def test_a_field_seen_only_empty_is_a_string():
+    assert infer_field_types([{"memory": None}, {"memory": ""}]) == {"memory": "string"}
+
+
+@pytest.mark.parametrize("name", ["InvoiceNo", "CustomerID", "StockCode", "card_bin", "billing_zip", "EVENT_ID", "sku"])
+def test_identifier_like_names_are_recognised(name):
+    assert is_identifier_name(name)
+
+
+@pytest.mark.parametrize("name", ["Quantity", "UnitPrice", "order_price", "bytes"])
+def test_measures_are_not_identifiers(name):
+    assert not is_identifier_name(name)
+
+
+def test_it_builds_a_document_from_a_real_ecommerce_order():
+    record = first_json_record(ECOMMERCE_ORDERS)
+    document = build_document(record, timestamp_field="order_date", numeric={}, log_type="order")
+    assert document["@timestamp"] == "2016-12-26T09:28:48.000Z"
+    assert document["log_type"] == "order"
+    assert document["amount"] == 36.98
+    assert document["currency"] == "EUR"
+    assert document["user_id"] == "38"
+    assert "ip" not in document
+    assert document["geoip"] == record["geoip"]
+    # Kibana's products carry '_id', which Elasticsearch reserves.
+    assert document["products"][0]["id"] == "sold_product_584677_6283"
+    assert all("_id" not in product for product in document["products"])
+    assert record["products"][0]["_id"] == "sold_product_584677_6283"
+
+
+def test_it_builds_a_document_from_a_real_web_log_line():
+    record = first_json_record(WEB_ACCESS_LOGS)
+    document = build_document(record, timestamp_field="timestamp", numeric={}, log_type="access")
+    assert document["@timestamp"] == "2018-07-22T00:39:02.912Z"
+    assert document["ip"] == "223.87.60.27"
+    assert "ip_original" not in document
+    assert document["machine"] == {"ram": 8589934592, "os": "win 8"}
+    assert "amount" not in document
+
+
+def test_it_coerces_numeric_csv_columns_from_the_real_retail_file():
+    _, records = csv_records(ONLINE_RETAIL_FRANCE, limit=1)
+    numeric = {"Quantity": int, "UnitPrice": float}
+    document = build_document(records[0], timestamp_field="InvoiceDate", numeric=numeric, log_type="order")
+    assert document["@timestamp"] == "2010-12-01T08:45:00.000Z"
+    assert document["Quantity"] == 24
+    assert document["UnitPrice"] == 3.75
+    assert document["InvoiceNo"] == "536370"
+    assert document["amount"] == 3.75
+    assert document["user_id"] == "12583"
+
+
+def test_it_builds_a_document_from_a_real_fraud_transaction():
+    _, records = csv_records(FRAUD_TRANSACTIONS, limit=1)
+    numeric = {"order_price": float, "EVENT_LABEL": int}
+    document = build_document(records[0], timestamp_field="EVENT_TIMESTAMP", numeric=numeric, log_type="transaction")
+    assert document["@timestamp"] == "2022-12-24T15:53:30.000Z"
+    assert document["ip"] == "25.45.36.165"
+    assert document["amount"] == 7.53
+    assert document["currency"] == "BIF"
+    assert document["user_id"] == "070-69-2161"
+    assert document["EVENT_LABEL"] == 0
+
+
+def test_a_value_that_does_not_parse_stays_a_string():
+    record = {"ts": "2022-11-07T15:18:25Z", "Quantity": "twelve"}
+    document = build_document(record, timestamp_field="ts", numeric={"Quantity": int}, log_type="event")
+    assert document["Quantity"] == "twelve"
+
+
+def test_a_missing_timestamp_is_a_record_error():
+    with pytest.raises(RecordError, match="Missing timestamp field 'order_date'"):
+        build_document({"order_id": 1}, timestamp_field="order_date", numeric={}, log_type="order")
+
+
+def test_an_unparseable_timestamp_is_a_record_error_quoting_the_value():
+    with pytest.raises(RecordError, match="Unparseable timestamp 'last tuesday' in field 'order_date'"):
+        build_document({"order_date": "last tuesday"}, timestamp_field="order_date", numeric={}, log_type="order")
+
+
+def test_an_invalid_ip_moves_aside_for_a_valid_one():
+    record = {"ts": 1532219942912, "ip": "unknown", "X-Forwarded-For": "203.0.113.9, 10.0.0.1"}
+    document = build_document(record, timestamp_field="ts", numeric={}, log_type="access")
+    assert document["ip"] == "203.0.113.9"
+    assert document["ip_original"] == "unknown"
+
+
+def test_an_invalid_ip_with_no_replacement_is_still_moved_aside():
+    document = build_document({"ts": 1532219942, "ip": "-"}, timestamp_field="ts", numeric={}, log_type="access")
+    assert "ip" not in document
+    assert document["ip_original"] == "-"
+
+
+def test_an_ipv6_client_address_is_kept():
+    record = {"ts": 1532219942, "remote_addr": "2001:db8::1"}
+    assert build_document(record, timestamp_field="ts", numeric={}, log_type="access")["ip"] == "2001:db8::1"
+
+
+def test_a_non_numeric_amount_moves_aside_and_a_price_fills_in():
+    record = {"ts": 1532219942, "amount": "n/a", "unit_price": "4.25", "Currency": "eur"}
+    document = build_document(record, timestamp_field="ts", numeric={}, log_type="order")
+    assert document["amount"] == 4.25
+    assert document["amount_original"] == "n/a"
+    assert document["currency"] == "EUR"
+
+
+def test_a_numeric_amount_is_left_alone():
+    record = {"ts": 1532219942, "amount": 12, "price": 3.5}
+    assert build_document(record, timestamp_field="ts", numeric={}, log_type="order")["amount"] == 12
+
+
+def test_an_object_in_a_canonical_field_moves_aside():
+    record = {"ts": 1532219942, "user_id": {"name": "eddie"}, "session": 991}
+    document = build_document(record, timestamp_field="ts", numeric={}, log_type="event")
+    assert document["user_id_original"] == {"name": "eddie"}
+    assert "user_id" not in document
+    assert document["session_id"] == "991"
+
+
+def test_dotted_and_underscored_keys_are_made_safe_at_every_depth():
+    record = {
+        "ts": 1532219942,
+        "_source": "app",
+        "http.status": 200,
+        "items": [{"_id": "a", "meta": {"k.v": 1}}, [{"_x": 2}]],
+    }
+    document = build_document(record, timestamp_field="ts", numeric={}, log_type="event")
+    assert document["source"] == "app"
+    assert document["http_status"] == 200
+    assert document["items"] == [{"id": "a", "meta": {"k_v": 1}}, [{"x": 2}]]
+
+
+def test_a_renamed_key_does_not_overwrite_an_existing_one():
+    record = {"ts": 1532219942, "_id": "meta", "id": "real"}
+    document = build_document(record, timestamp_field="ts", numeric={}, log_type="event")
+    assert document["id"] == "real"
+    assert document["id_"] == "meta"
+
+
+def test_an_existing_timestamp_field_with_other_content_moves_aside():
+    record = {"@timestamp": "2020-01-01T00:00:00Z", "event_time": "2022-11-07T15:18:25Z"}
+    document = build_document(record, timestamp_field="event_time", numeric={}, log_type="event")
+    assert document["@timestamp"] == "2022-11-07T15:18:25.000Z"
+    assert document["@timestamp_original"] == "2020-01-01T00:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("path", "log_type"),
+    [
+        (ECOMMERCE_ORDERS, "order"),
+        (WEB_ACCESS_LOGS, "access"),
+        (ONLINE_RETAIL_FRANCE, "order"),
+        (FRAUD_TRANSACTIONS, "transaction"),
+    ],
+)
+def test_it_guesses_the_log_type_of_each_real_file(path, log_type):
+    if path.suffix == ".csv":
+        fields = detect_format(path.name, path.read_bytes()[: 2**20]).header
+    else:
+        fields = first_json_record(path).keys()
+    assert guess_log_type(fields) == log_type
+
+
+@pytest.mark.parametrize(
+    ("fields", "log_type"),
+    [
+        (["timestamp", "level", "message", "stack"], "error"),
+        (["timestamp", "page", "referrer", "session_id"], "page_view"),
+        (["timestamp", "temperature", "sensor"], "event"),
+    ],
+)
+def test_it_guesses_other_log_types_from_field_names(fields, log_type):
+    assert guess_log_type(fields) == log_type

@@ -1,0 +1,160 @@
+"""Uploads stream straight to disk: sha256, size limit and gzip expansion checked in the same pass.
+
+Django hands each multipart chunk to StreamingUploadHandler; nothing holds the whole file in memory.
+An upload that breaks a rule is refused mid-stream (StopUpload): its bytes are deleted and the rest
+of the request body is read and dropped, so the view can still answer with a JSON error.
+"""
+
+import hashlib
+import tempfile
+import zlib
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandlers, StopUpload
+
+from ingestion.formats import FormatError, check_extension, is_gzip_name
+
+GZIP_WINDOW = 16 + zlib.MAX_WBITS
+PIECE = 1 << 20
+
+
+class MovableFile(UploadedFile):
+    """A file already on disk; FileSystemStorage moves it into place instead of copying it."""
+
+    def __init__(self, path: str, *, name: str, size: int):
+        super().__init__(open(path, "rb"), name=name, size=size)  # noqa: SIM115 - closed by Django
+        self.path = path
+
+    def temporary_file_path(self) -> str:
+        return self.path
+
+
+class IncomingFile(MovableFile):
+    """A fully received upload, with what the streaming pass learned about it."""
+
+    def __init__(self, *, path: str, name: str, size: int, sha256: str, plain_path: str | None):
+        super().__init__(path, name=name, size=size)
+        self.sha256 = sha256
+        # The decompressed copy of a .gz upload (None otherwise): what the pipeline reads.
+        self.plain_path = plain_path
+
+    def discard(self) -> None:
+        self.close()
+        for path in (self.path, self.plain_path):
+            if path:
+                Path(path).unlink(missing_ok=True)
+
+
+class Gunzip:
+    """Decompress a gzip stream piece by piece into a file, refusing it past `limit` bytes."""
+
+    def __init__(self, destination, limit: int):
+        self.destination = destination
+        self.limit = limit
+        self.size = 0
+        self._inflater = zlib.decompressobj(GZIP_WINDOW)
+
+    def feed(self, data: bytes) -> None:
+        while True:
+            # max_length bounds the memory one piece may expand to (a bomb inflates ~1000x).
+            piece = self._inflater.decompress(data, PIECE)
+            self._write(piece)
+            if self._inflater.eof:  # concatenated gzip members are one file
+                data = self._inflater.unused_data
+                if not data:
+                    return
+                self._inflater = zlib.decompressobj(GZIP_WINDOW)
+                continue
+            data = self._inflater.unconsumed_tail
+            # A full piece may leave more output inside zlib even when all input was taken.
+            if not data and len(piece) < PIECE:
+                return
+
+    def finish(self) -> None:
+        self._write(self._inflater.flush())
+        if not self._inflater.eof and self.size:
+            raise ValueError("The gzip file is truncated")
+
+    def _write(self, piece: bytes) -> None:
+        self.size += len(piece)
+        if self.size > self.limit:
+            raise ValueError(f"Decompressed size exceeds {settings.LOGS_MAX_DECOMPRESSED_MB} MB limit")
+        self.destination.write(piece)
+
+
+def incoming_dir() -> Path:
+    path = Path(default_storage.path(".incoming"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class StreamingUploadHandler(FileUploadHandler):
+    chunk_size = PIECE
+
+    def new_file(self, field_name, file_name, *args, **kwargs):
+        super().new_file(field_name, file_name, *args, **kwargs)
+        self.raw = self.plain = self.gunzip = None
+        self.hash = hashlib.sha256()
+        self.received = 0
+        try:
+            check_extension(file_name)
+        except FormatError as error:
+            self._refuse(error.message)
+        self.raw = tempfile.NamedTemporaryFile(dir=incoming_dir(), suffix=".upload", delete=False)  # noqa: SIM115
+        if is_gzip_name(file_name):
+            self.plain = tempfile.NamedTemporaryFile(dir=incoming_dir(), suffix=".plain", delete=False)  # noqa: SIM115
+            self.gunzip = Gunzip(self.plain, settings.LOGS_MAX_DECOMPRESSED_MB * 2**20)
+        raise StopFutureHandlers()
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
+        self.received += len(raw_data)
+        if self.received > settings.LOGS_MAX_UPLOAD_MB * 2**20:
+            self._refuse(f"File size exceeds {settings.LOGS_MAX_UPLOAD_MB} MB limit")
+        self.hash.update(raw_data)
+        self.raw.write(raw_data)
+        if self.gunzip:
+            try:
+                self.gunzip.feed(raw_data)
+            except (zlib.error, ValueError) as error:
+                self._refuse(_gzip_message(error))
+
+    def file_complete(self, file_size: int) -> IncomingFile:
+        if self.gunzip:
+            try:
+                self.gunzip.finish()
+            except (zlib.error, ValueError) as error:
+                self._refuse(_gzip_message(error))
+        self._close()
+        return IncomingFile(
+            path=self.raw.name,
+            name=self.file_name,
+            size=file_size,
+            sha256=self.hash.hexdigest(),
+            plain_path=self.plain.name if self.plain else None,
+        )
+
+    def upload_interrupted(self) -> None:
+        self._discard()
+
+    def _refuse(self, message: str):
+        self._discard()
+        self.request.upload_refusal = message
+        raise StopUpload(connection_reset=False)
+
+    def _close(self) -> None:
+        for handle in (self.raw, self.plain):
+            if handle:
+                handle.close()
+
+    def _discard(self) -> None:
+        self._close()
+        for handle in (self.raw, self.plain):
+            if handle:
+                Path(handle.name).unlink(missing_ok=True)
+
+
+def _gzip_message(error: Exception) -> str:
+    return str(error) if isinstance(error, ValueError) else "The file is not valid gzip"
