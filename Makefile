@@ -53,6 +53,18 @@ stop:
 	@if [ -f .env ]; then bash services/app.sh stop; fi
 	@$(MAKE) --no-print-directory stop-services
 
+# Uploads a real data set through the API of the running product (start it with `make run`).
+DEMO_FILE ?= ../shared/data/web_access_logs.ndjson
+demo: install .env
+	@set -a; . ./.env; set +a; \
+	token=$$($(PY) manage.py create_api_token demo) && \
+	$(PY) manage.py upload_file $(DEMO_FILE) --token $$token
+
+# Figures for the README: needs `make run` first.
+bench: install .env
+	@set -a; . ./.env; set +a; \
+	LOGS_API_TOKEN=$$($(PY) manage.py create_api_token bench) $(PY) bench/ingest.py
+
 lint: install
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .

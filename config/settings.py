@@ -147,6 +147,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # One line per Elasticsearch request is noise at INFO.
+    "loggers": {"elastic_transport.transport": {"level": "WARNING"}},
 }
 
 # Production hardening: on unless DEBUG; the proxy in front terminates TLS.
