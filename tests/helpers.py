@@ -2,14 +2,13 @@
 
 import gzip
 import time
-from pathlib import Path
 
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from ingestion.es import get_es
+from tests.datafiles import DATA_DIR as DATA
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 FINISHED = ("completed", "completed_with_errors", "failed")
 
 

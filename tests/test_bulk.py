@@ -20,8 +20,8 @@ from ingestion.bulk import (
 )
 from ingestion.es import get_es
 from ingestion.index_templates import daily_index, ensure_index_templates
+from tests.datafiles import WEB_ACCESS_LOGS
 
-WEB_ACCESS_LOGS = "/work/shared/data/web_access_logs.ndjson"
 ROWS = 2000
 JOB_ID = "job-bulk"
 

@@ -4,8 +4,7 @@ import orjson
 import pytest
 
 from ingestion.geoip import enrich, lookup
-
-WEB_ACCESS_LOGS = "/work/shared/data/web_access_logs.ndjson"
+from tests.datafiles import WEB_ACCESS_LOGS
 
 
 def test_a_public_ip_is_found_with_country_and_location():

@@ -3,6 +3,7 @@
 import pytest
 
 from ingestion import repository as ingestion_repo
+from tests.datafiles import RECORD_COUNTS
 from tests.helpers import (
     DATA,
     count_documents,
@@ -194,17 +195,9 @@ def test_deleting_an_upload_removes_its_documents_and_its_record(celery_worker, 
     assert api_client.get(f"/api/logs/jobs/{data['job_id']}").status_code == 404
 
 
-ACCEPTED_DATA_FILES = {
-    "ecommerce_orders.ndjson": 4675,
-    "web_access_logs.ndjson": 14074,
-    "online_retail_france.csv": 8557,
-    "fraud_transactions_2k.csv": 1611,
-}
-
-
-@pytest.mark.parametrize(("name", "rows"), ACCEPTED_DATA_FILES.items())
-def test_every_accepted_shared_data_file_is_indexed_to_the_last_row(celery_worker, api_client, name, rows):
-    data, job = upload_and_wait(api_client, name, (DATA / name).read_bytes())
+@pytest.mark.parametrize(("path", "rows"), RECORD_COUNTS.items(), ids=lambda value: getattr(value, "name", value))
+def test_every_accepted_shared_data_file_is_indexed_to_the_last_row(celery_worker, api_client, path, rows):
+    data, job = upload_and_wait(api_client, path.name, path.read_bytes())
 
     counts = job["counts"]
     assert data["total_lines"] == rows
