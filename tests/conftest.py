@@ -72,8 +72,8 @@ def clean_stores():
     es = get_es()
     prefix = settings.LOGS_INDEX_PREFIX
     names = [row["index"] for row in es.cat.indices(index=f"{prefix}-*", format="json")]
-    if names:
-        es.indices.delete(index=",".join(names))
+    for start in range(0, len(names), 50):  # index names go in the URL, which has a length limit
+        es.indices.delete(index=",".join(names[start : start + 50]))
     uploads_repo.ensure_indexes()
     ingestion_repo.ensure_indexes()
     ensure_index_templates(es, prefix)
