@@ -1,6 +1,7 @@
 """Test helpers: upload through the real API and follow the job the real worker runs."""
 
 import gzip
+import re
 import time
 
 from django.conf import settings
@@ -63,3 +64,13 @@ def fallback_documents(file_id: str) -> list[dict]:
         index=f"{settings.LOGS_INDEX_PREFIX}-fallback", query={"term": {"file_id": file_id}}, size=100
     )
     return [hit["_source"] for hit in result["hits"]["hits"]]
+
+
+def delete_prefix(prefix: str) -> None:
+    """Remove a test prefix's daily and fallback indices and its template (by exact names: no wildcard deletes)."""
+    es = get_es()
+    owned = re.compile(rf"{re.escape(prefix)}-(\d{{4}}\.\d{{2}}\.\d{{2}}|fallback)")
+    indices = [index for index in es.indices.get(index=f"{prefix}-*") if owned.fullmatch(index)]
+    if indices:
+        es.indices.delete(index=indices)
+    es.options(ignore_status=404).indices.delete_index_template(name=prefix)

@@ -1,6 +1,5 @@
 """Bulk indexing, rejections, fallback and deletion of real web access logs on the real Elasticsearch."""
 
-import re
 from itertools import islice
 from uuid import uuid4
 
@@ -21,6 +20,7 @@ from ingestion.bulk import (
 from ingestion.es import get_es
 from ingestion.index_templates import daily_index, ensure_index_templates
 from tests.datafiles import WEB_ACCESS_LOGS
+from tests.helpers import delete_prefix
 
 ROWS = 2000
 JOB_ID = "job-bulk"
@@ -32,12 +32,7 @@ def prefix():
     name = f"test-bulk-{uuid4().hex[:6]}"
     ensure_index_templates(get_es(), name)
     yield name
-    es = get_es()
-    owned = re.compile(rf"{re.escape(name)}-(\d{{4}}\.\d{{2}}\.\d{{2}}|fallback)")
-    indices = [index for index in es.indices.get(index=f"{name}-*") if owned.fullmatch(index)]
-    if indices:
-        es.indices.delete(index=indices)
-    es.options(ignore_status=404).indices.delete_index_template(name=name)
+    delete_prefix(name)
 
 
 def web_access_docs(file_id: str, count: int, *, start: int = 0) -> list[dict]:

@@ -1,6 +1,5 @@
 """The daily-index template and the fallback index, on the real Elasticsearch."""
 
-import re
 from uuid import uuid4
 
 import pytest
@@ -9,6 +8,7 @@ from ingestion import index_templates
 from ingestion.bulk import encode, send
 from ingestion.es import get_es
 from ingestion.index_templates import daily_index, ensure_index_templates
+from tests.helpers import delete_prefix
 
 
 @pytest.fixture(scope="module")
@@ -16,12 +16,7 @@ def prefix():
     """A prefix of this module alone, outside `test-logs-ecom-*` which other test sessions wipe when they start."""
     name = f"test-templates-{uuid4().hex[:6]}"
     yield name
-    es = get_es()
-    owned = re.compile(rf"{re.escape(name)}-(\d{{4}}\.\d{{2}}\.\d{{2}}|fallback)")
-    indices = [index for index in es.indices.get(index=f"{name}-*") if owned.fullmatch(index)]
-    if indices:
-        es.indices.delete(index=indices)
-    es.options(ignore_status=404).indices.delete_index_template(name=name)
+    delete_prefix(name)
 
 
 def index_one(prefix: str, doc: dict, *, line: int, timestamp: str = "2016-12-01T00:04:19.000Z"):
