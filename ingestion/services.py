@@ -7,7 +7,6 @@ by counting "done" claims) is the one finalizer that writes the totals on the up
 """
 
 import datetime as dt
-import logging
 import shutil
 import time
 from collections import Counter
@@ -32,8 +31,6 @@ from ingestion.parsers import ndjson as ndjson_parser
 from ingestion.records import RecordError, build_document, guess_log_type, infer_field_types, numeric_columns
 from ingestion.timestamps import find_timestamp_field
 from uploads_app import repository as uploads_repo
-
-logger = logging.getLogger(__name__)
 
 PREVIEW_RECORDS = 10
 TYPE_SAMPLE_RECORDS = 1000

@@ -25,8 +25,7 @@ class UploadCreateApi(APIView):
         files = request.FILES  # parses the body: our upload handler streams it to disk now
         refusal = getattr(request._request, "upload_refusal", None)
         if refusal:
-            too_large = "exceeds" in refusal and "Decompressed" not in refusal
-            raise ApplicationError(refusal, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE if too_large else 400)
+            raise ApplicationError(*refusal)
         if "file" not in files:
             raise ApplicationError("No file provided")
         serializer = self.InputSerializer(data=request.data)

@@ -112,7 +112,7 @@ class StreamingUploadHandler(FileUploadHandler):
     def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
         self.received += len(raw_data)
         if self.received > settings.LOGS_MAX_UPLOAD_MB * 2**20:
-            self._refuse(f"File size exceeds {settings.LOGS_MAX_UPLOAD_MB} MB limit")
+            self._refuse(f"File size exceeds {settings.LOGS_MAX_UPLOAD_MB} MB limit", status_code=413)
         self.hash.update(raw_data)
         self.raw.write(raw_data)
         if self.gunzip:
@@ -139,9 +139,10 @@ class StreamingUploadHandler(FileUploadHandler):
     def upload_interrupted(self) -> None:
         self._discard()
 
-    def _refuse(self, message: str):
+    def _refuse(self, message: str, status_code: int = 400):
         self._discard()
-        self.request.upload_refusal = message
+        # Read by the upload view, which answers with this message and status.
+        self.request.upload_refusal = (message, status_code)
         raise StopUpload(connection_reset=False)
 
     def _close(self) -> None:
