@@ -2,67 +2,46 @@
 # Starts or stops the app processes: gunicorn (8000), Celery worker and beat, Flower (5555).
 # Usage: services/app.sh start|stop    Output of each process goes to var/log/<name>.log.
 set -euo pipefail
+# shellcheck source=services/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 BIN="$ROOT/var/venv/bin"
-mkdir -p var/log var/run
 
 set -a
 # shellcheck disable=SC1091
 . ./.env
 set +a
 
-launch() {
-  local name=$1
+launch() { # NAME CMD...: starts CMD unless var/run/NAME.pid names a live process
+  local name=$1 pid
   shift
-  local pid_file="var/run/$name.pid"
-  if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
-    echo "$name already running (pid $(cat "$pid_file"))"
+  if pid="$(running_pid "var/run/$name.pid")"; then
+    echo "$name already running (pid $pid)"
     return 0
   fi
-  nohup "$@" >>"var/log/$name.log" 2>&1 &
-  echo $! >"$pid_file"
+  start_daemon "var/run/$name.pid" "var/log/$name.log" "$@"
   echo "$name started (log var/log/$name.log)"
 }
 
-stop_one() {
-  local pid_file="var/run/$1.pid"
-  [ -f "$pid_file" ] || return 0
-  local pid
-  pid=$(cat "$pid_file")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid"
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$pid" 2>/dev/null || true
+healthy() { curl -sf -o /dev/null http://127.0.0.1:8000/api/health; }
+
+start() {
+  launch web "$BIN/gunicorn" config.wsgi --bind 127.0.0.1:8000 --workers 2 --threads 4 --timeout 600
+  launch worker "$BIN/celery" -A config worker --loglevel INFO --concurrency 2 -n "worker@%h"
+  launch beat "$BIN/celery" -A config beat --loglevel INFO --schedule var/run/celerybeat-schedule
+  launch flower "$BIN/celery" -A config flower --address=127.0.0.1 --port=5555 --basic-auth="$FLOWER_BASIC_AUTH"
+  # /api/health also checks the datastores and a worker, so this waits for the whole app.
+  if ! wait_until_up web 60 healthy var/run/web.pid var/log/web.log; then
+    echo "the app did not report healthy; see var/log/*.log. /api/health says:" >&2
+    curl -s http://127.0.0.1:8000/api/health >&2 || true
+    return 1
   fi
-  rm -f "$pid_file"
-  echo "$1 stopped"
 }
 
-wait_for_health() {
-  for _ in $(seq 1 60); do
-    if curl -sf -o /dev/null http://127.0.0.1:8000/api/health; then return 0; fi
-    sleep 1
-  done
-  echo "the app did not report healthy within 60 s; see var/log/*.log:" >&2
-  curl -s http://127.0.0.1:8000/api/health >&2 || true
-  return 1
+stop() {
+  local name
+  for name in flower beat worker web; do stop_daemon "$name" "var/run/$name.pid" 10; done
 }
 
-case "${1:-}" in
-  start)
-    launch web "$BIN/gunicorn" config.wsgi --bind 127.0.0.1:8000 --workers 2 --threads 4 --timeout 600
-    launch worker "$BIN/celery" -A config worker --loglevel INFO --concurrency 2 -n "worker@%h"
-    launch beat "$BIN/celery" -A config beat --loglevel INFO --schedule var/run/celerybeat-schedule
-    launch flower "$BIN/celery" -A config flower --address=127.0.0.1 --port=5555 --basic-auth="$FLOWER_BASIC_AUTH"
-    wait_for_health
-    ;;
-  stop)
-    for name in flower beat worker web; do stop_one "$name"; done
-    ;;
-  *)
-    echo "usage: $0 start|stop" >&2
-    exit 2
-    ;;
-esac
+dispatch "$@"

@@ -6,10 +6,11 @@
 #      ES_JAVA_OPTS (extra JVM flags).
 # State lives under <repo>/var: elasticsearch/{lib,build,home,tmp,.built}, data/elasticsearch, log/, run/.
 set -euo pipefail
+# shellcheck source=services/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+NAME=elasticsearch
 SRC="$ROOT/services/elasticsearch"
-VAR="$ROOT/var"
 ES_DIR="$VAR/elasticsearch"
 LIB="$ES_DIR/lib"
 STAMP="$ES_DIR/.built"
@@ -28,13 +29,6 @@ healthy() { # cluster health green or yellow on our port
 
 port_answers() { # anything at all listening on the port
   curl -s -o /dev/null --max-time 3 "http://127.0.0.1:$PORT/" 2>/dev/null
-}
-
-running_pid() { # prints the pid from the pid file if that process is alive
-  [[ -f "$PID_FILE" ]] || return 1
-  local pid
-  pid="$(cat "$PID_FILE")"
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
 }
 
 source_hash() {
@@ -61,20 +55,18 @@ build() {
 }
 
 start() {
-  if healthy; then
-    echo "elasticsearch up on 127.0.0.1:$PORT"
-    return 0
-  fi
-  if ! running_pid >/dev/null; then
+  # A live pid that is not healthy yet is waited for, not started again.
+  if ! healthy && ! pid_alive "$PID_FILE"; then
     if port_answers; then
       echo "port $PORT is taken by something that is not a healthy Elasticsearch" >&2
       return 1
     fi
     build
-    mkdir -p "$ES_DIR/home" "$ES_DIR/tmp" "$VAR/data/elasticsearch" "$VAR/log" "$VAR/run"
+    mkdir -p "$ES_DIR/home" "$ES_DIR/tmp" "$VAR/data/elasticsearch" "$VAR/log"
+    : >"$LOG_FILE" # a fresh log per start, so the tail shown on failure is this run's
     # JVM flags: the subset of ES's own system JVM options that matter here (no SecurityManager is installed).
     # shellcheck disable=SC2086
-    nohup "$JAVA" -Xms"$HEAP" -Xmx"$HEAP" -Xss1m \
+    start_daemon "$PID_FILE" "$LOG_FILE" "$JAVA" -Xms"$HEAP" -Xmx"$HEAP" -Xss1m \
       -XX:+UseG1GC -XX:-OmitStackTraceInFastThrow -XX:+HeapDumpOnOutOfMemoryError -XX:HeapDumpPath="$ES_DIR/tmp" \
       -Djava.awt.headless=true -Dfile.encoding=UTF-8 -Djna.nosys=true \
       -Djava.locale.providers=SPI,COMPAT -Djava.io.tmpdir="$ES_DIR/tmp" \
@@ -84,61 +76,14 @@ start() {
       ${ES_JAVA_OPTS:-} \
       -Des.path.home="$ES_DIR/home" \
       -cp "$LIB/*" org.elasticsearch.node.LocalElasticsearch \
-      -Epath.data="$VAR/data/elasticsearch" -Epath.logs="$VAR/log" -Ehttp.port="$PORT" \
-      > "$LOG_FILE" 2>&1 < /dev/null &
-    echo $! > "$PID_FILE"
+      -Epath.data="$VAR/data/elasticsearch" -Epath.logs="$VAR/log" -Ehttp.port="$PORT"
   fi
-  local deadline=$((SECONDS + TIMEOUT))
-  while (( SECONDS < deadline )); do
-    if healthy; then
-      echo "elasticsearch up on 127.0.0.1:$PORT"
-      return 0
-    fi
-    if ! running_pid >/dev/null; then
-      echo "elasticsearch exited during startup; last log lines ($LOG_FILE):" >&2
-      tail -n 40 "$LOG_FILE" >&2 || true
-      rm -f "$PID_FILE"
-      return 1
-    fi
-    sleep 1
-  done
-  echo "elasticsearch not healthy after ${TIMEOUT}s; last log lines ($LOG_FILE):" >&2
-  tail -n 40 "$LOG_FILE" >&2 || true
-  return 1
+  wait_until_up "$NAME" "$TIMEOUT" healthy "$PID_FILE" "$LOG_FILE" || return 1
+  echo "$NAME up on 127.0.0.1:$PORT"
 }
 
-stop() {
-  local pid
-  if ! pid="$(running_pid)"; then
-    rm -f "$PID_FILE"
-    echo "elasticsearch not running"
-    return 0
-  fi
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 60); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.5
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "elasticsearch (pid $pid) did not stop in 30s, killing" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$PID_FILE"
-  echo "elasticsearch stopped"
-}
+stop() { stop_daemon "$NAME" "$PID_FILE" 30; }
 
-status() {
-  if healthy; then
-    echo "elasticsearch up on 127.0.0.1:$PORT"
-    return 0
-  fi
-  echo "elasticsearch not up on 127.0.0.1:$PORT"
-  return 1
-}
+status() { report_status "$NAME" "127.0.0.1:$PORT" healthy; }
 
-case "${1:-}" in
-  start) start ;;
-  stop) stop ;;
-  status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
-esac
+dispatch "$@"

@@ -13,16 +13,15 @@
 # var/src/, write version.txt=v1.24.2 and `go build` cmd/ferretdb from there
 # (deps come from the normal Go module cache, so a rebuild is quick).
 set -euo pipefail
+# shellcheck source=services/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 NAME=ferretdb
 FERRETDB_VERSION=v1.24.2
 FERRETDB_MODULE=github.com/FerretDB/FerretDB
-SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
 PORT="${MONGO_PORT:-27017}"
 HOST=127.0.0.1
 PYTHON="${PYTHON:-python3}"
-VAR="$ROOT/var"
 BIN="$VAR/bin/ferretdb"
 SRC_DIR="$VAR/src/ferretdb-$FERRETDB_VERSION"
 DATA_DIR="$VAR/data/ferretdb"
@@ -30,8 +29,6 @@ STATE_DIR="$VAR/data/ferretdb-state"
 LOG_FILE="$VAR/log/$NAME.log"
 PID_FILE="$VAR/run/$NAME.pid"
 WAIT_SECS="${SERVICE_WAIT_SECS:-60}"
-
-ensure_dirs() { mkdir -p "$VAR/bin" "$VAR/src" "$DATA_DIR" "$STATE_DIR" "$VAR/log" "$VAR/run"; }
 
 installed_ok() {
   [ -x "$BIN" ] || return 1
@@ -103,92 +100,30 @@ PY
   fi
 }
 
-pid_alive() {
-  [ -f "$PID_FILE" ] || return 1
-  local pid; pid="$(cat "$PID_FILE" 2>/dev/null || true)"
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
-}
-
 start() {
-  ensure_dirs
+  mkdir -p "$VAR/bin" "$VAR/src" "$DATA_DIR" "$STATE_DIR"
   install_if_missing
-  if is_up; then
-    echo "$NAME up on $HOST:$PORT"
-    return 0
-  fi
-  if ! pid_alive; then
-    rm -f "$PID_FILE"
+  # A live pid that does not answer yet is waited for, not started again.
+  if ! is_up && ! pid_alive "$PID_FILE"; then
     # Run from the state dir so nothing lands in the caller's $PWD.
     (
       cd "$STATE_DIR"
-      nohup "$BIN" \
+      start_daemon "$PID_FILE" "$LOG_FILE" "$BIN" \
         --handler=sqlite \
         --sqlite-url="file:$DATA_DIR/" \
         --listen-addr="$HOST:$PORT" \
         --state-dir="$STATE_DIR" \
         --debug-addr=- \
         --telemetry=disable \
-        --log-level="${FERRETDB_LOG_LEVEL:-warn}" \
-        >>"$LOG_FILE" 2>&1 </dev/null &
-      echo $! >"$PID_FILE"
+        --log-level="${FERRETDB_LOG_LEVEL:-warn}"
     )
   fi
-  local i
-  for ((i = 0; i < WAIT_SECS * 2; i++)); do
-    if is_up; then
-      echo "$NAME up on $HOST:$PORT"
-      return 0
-    fi
-    if ! pid_alive; then break; fi
-    sleep 0.5
-  done
-  echo "$NAME failed to start on $HOST:$PORT; last log lines ($LOG_FILE):" >&2
-  tail -n 30 "$LOG_FILE" >&2 || true
-  if pid_alive; then
-    echo "(pid $(cat "$PID_FILE") is still running but not answering; '$0 stop' kills it)" >&2
-  else
-    rm -f "$PID_FILE"
-  fi
-  return 1
+  wait_until_up "$NAME" "$WAIT_SECS" is_up "$PID_FILE" "$LOG_FILE" || return 1
+  echo "$NAME up on $HOST:$PORT"
 }
 
-stop() {
-  if ! pid_alive; then
-    rm -f "$PID_FILE"
-    if tcp_open; then
-      echo "$NAME on $HOST:$PORT is answering but was not started by this script (no pid file); not stopping it" >&2
-      return 0
-    fi
-    echo "$NAME not running"
-    return 0
-  fi
-  local pid i; pid="$(cat "$PID_FILE")"
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < WAIT_SECS * 2; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.5
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "$NAME (pid $pid) did not exit after ${WAIT_SECS}s; sending KILL" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-    sleep 0.5
-  fi
-  rm -f "$PID_FILE"
-  echo "$NAME stopped"
-}
+stop() { stop_ours "$NAME" "$HOST:$PORT" "$PID_FILE" "$WAIT_SECS" tcp_open; }
 
-status() {
-  if is_up; then
-    echo "$NAME up on $HOST:$PORT"
-    return 0
-  fi
-  echo "$NAME not answering on $HOST:$PORT"
-  return 1
-}
+status() { report_status "$NAME" "$HOST:$PORT" is_up; }
 
-case "${1:-}" in
-  start) start ;;
-  stop) stop ;;
-  status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
-esac
+dispatch "$@"
