@@ -19,10 +19,10 @@ django.setup()
 import orjson  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
+from config.es import get_es  # noqa: E402
 from ingestion import geoip  # noqa: E402
 from ingestion.bulk import encode, send  # noqa: E402
-from ingestion.es import get_es  # noqa: E402
-from ingestion.index_templates import daily_index, ensure_index_templates  # noqa: E402
+from ingestion.documents import daily_index, ensure_index_templates  # noqa: E402
 from ingestion.records import build_document  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"

@@ -1,5 +1,6 @@
 """The Elasticsearch client of a process, built from ELASTICSEARCH_URL."""
 
+import os
 from functools import cache
 
 from django.conf import settings
@@ -7,9 +8,10 @@ from elasticsearch import Elasticsearch
 
 
 @cache
-def _client(url: str) -> Elasticsearch:
+def _client(url: str, pid: int) -> Elasticsearch:
+    # Keyed by pid like the MongoDB client: connection pools must not be shared across fork.
     return Elasticsearch(url, request_timeout=30)
 
 
 def get_es() -> Elasticsearch:
-    return _client(settings.ELASTICSEARCH_URL)
+    return _client(settings.ELASTICSEARCH_URL, os.getpid())

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 
 from config import mongo
 from config.celery import app as celery_app
-from ingestion.es import get_es
+from config.es import get_es
 
 TIMEOUT_SECONDS = 2.0
 

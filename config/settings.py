@@ -1,11 +1,16 @@
 """Django settings: every value that differs between machines comes from the environment."""
 
+import os
 from pathlib import Path
+
+from dotenv import load_dotenv
 
 from config.env import database_from_url, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
+# manage.py, celery and gunicorn read the project's .env themselves; real environment variables win.
+load_dotenv(os.environ.get("ENV_FILE", BASE_DIR / ".env"), override=False)
 
 DEBUG = env_bool("DEBUG", False)
 # Only a DEBUG run may fall back to a throwaway key; production must set its own.
@@ -80,7 +85,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": env_str("UPLOADS_DIR", str(VAR_DIR / "uploads"))},
+        # A relative path is taken from the project root, whatever the working directory.
+        "OPTIONS": {"location": BASE_DIR / env_str("UPLOADS_DIR", "var/uploads")},
     },
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
@@ -96,13 +102,13 @@ ELASTICSEARCH_DSL_AUTOSYNC = False
 
 # Logs platform.
 GEOIP_DATABASE = env_str("GEOIP_DATABASE", "")
-LOGS_MAX_UPLOAD_MB = env_int("LOGS_MAX_UPLOAD_MB", 100)
+LOGS_MAX_UPLOAD_MB = env_int("LOGS_MAX_UPLOAD_MB", 100, minimum=1)
 LOGS_INDEX_PREFIX = env_str("LOGS_INDEX_PREFIX", "logs-ecom")
 # A .gz may expand to at most this much; beyond it the upload is refused as a likely gzip bomb.
-LOGS_MAX_DECOMPRESSED_MB = env_int("LOGS_MAX_DECOMPRESSED_MB", 10 * LOGS_MAX_UPLOAD_MB)
-LOGS_CHUNK_MB = env_int("LOGS_CHUNK_MB", 8)
+LOGS_MAX_DECOMPRESSED_MB = env_int("LOGS_MAX_DECOMPRESSED_MB", 10 * LOGS_MAX_UPLOAD_MB, minimum=1)
+LOGS_CHUNK_MB = env_int("LOGS_CHUNK_MB", 8, minimum=1)
 # Jobs in "processing" with no progress for this long are resumed (once) or failed by the watchdog.
-LOGS_STUCK_AFTER_MINUTES = env_int("LOGS_STUCK_AFTER_MINUTES", 15)
+LOGS_STUCK_AFTER_MINUTES = env_int("LOGS_STUCK_AFTER_MINUTES", 15, minimum=1)
 
 # Uploads stream to disk through our handler (hash, size limit, line count in one pass).
 FILE_UPLOAD_HANDLERS = ["uploads_app.storage.StreamingUploadHandler"]
@@ -155,7 +161,7 @@ LOGGING = {
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)

@@ -8,5 +8,5 @@ from config.health import health
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/health", health, name="health"),
-    path("api/logs/", include("uploads_app.urls")),
+    path("api/logs/", include("uploads_app.api_urls")),
 ]

@@ -9,7 +9,7 @@ from functools import lru_cache
 import orjson
 from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, Elasticsearch
 
-from ingestion.index_templates import fallback_index
+from ingestion.documents import fallback_index
 
 # Succeeded items shrink to {"index":{"_id":..,"status":201}}; failed ones add the error's type and reason.
 BULK_FILTER_PATH = "errors,items.*._id,items.*.status,items.*.error.type,items.*.error.reason"

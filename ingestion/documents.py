@@ -1,9 +1,36 @@
-"""Index template of the daily log indices, the fallback index for rejected rows, and daily index names."""
+"""The Elasticsearch document contract: index and alias names, the template and its mappings, canonical fields.
+
+Every event of an upload is a document in `{prefix}-YYYY.MM.DD` (its own event day, UTC), searched through
+the alias `{prefix}`; rows Elasticsearch rejects go to `{prefix}-fallback`. Readers (analytics) rely on
+this module only, never on how ingestion builds the documents.
+"""
 
 from datetime import date
 from functools import lru_cache
 
+from django.conf import settings
 from elasticsearch import BadRequestError, Elasticsearch
+
+# Fields every document may carry, whatever the file held; the file's own fields sit beside them.
+CANONICAL_FIELDS = {
+    "@timestamp": "date",
+    "log_type": "keyword",
+    "user_id": "keyword",
+    "session_id": "keyword",
+    "amount": "double",
+    "currency": "keyword",
+    "ip": "ip",
+    "geo.country_iso_code": "keyword",
+    "geo.country_name": "keyword",
+    "geo.city_name": "keyword",
+    "geo.location": "geo_point",
+    "geo_status": "keyword",
+    "job_id": "keyword",
+    "file_id": "keyword",
+    "line": "long",
+}
+# A string field `name` is a keyword; its full-text twin is `name.text`.
+TEXT_SUBFIELD = "text"
 
 # Above the priority (100) of the built-in "logs-*-*" data-stream template of a full Elasticsearch,
 # which would otherwise claim `logs-ecom-YYYY.MM.DD`.
@@ -62,6 +89,11 @@ FALLBACK_MAPPINGS = {
 }
 
 _ensured: set[str] = set()
+
+
+def events_alias() -> str:
+    """The configured prefix, which is also the alias every daily index joins: what readers search."""
+    return settings.LOGS_INDEX_PREFIX
 
 
 def fallback_index(prefix: str) -> str:

@@ -71,6 +71,12 @@ def _inner_extension(filename: str) -> str:
     return posixpath.splitext(name)[1]
 
 
+def file_type(filename: str) -> str:
+    """'csv', 'ndjson', 'json.gz', ...: the accepted extension without its dot."""
+    inner = _inner_extension(filename).lstrip(".")
+    return f"{inner}.gz" if is_gzip_name(filename) else inner
+
+
 def check_extension(filename: str) -> None:
     extension = _inner_extension(filename)
     if extension not in ALLOWED_EXTENSIONS:

@@ -1,165 +1,23 @@
-"""Turning parsed records into index documents: field types, canonical fields, safe key names."""
+"""Turning parsed records into index documents: canonical fields, coerced CSV numbers, safe key names."""
 
-import ipaddress
 import math
-from collections.abc import Iterable
-from functools import lru_cache
 from typing import NamedTuple
 
-from ingestion.timestamps import find_timestamp_field, format_timestamp, parse_timestamp
+from ingestion import field_names
+from ingestion.field_names import normalize_name, normalized
+from ingestion.field_types import as_number, is_valid_ip
+from ingestion.timestamps import format_timestamp, parse_timestamp
 
-IDENTIFIER_HINTS = ("id", "no", "number", "code", "zip", "phone", "sku", "bin")
-
-_SEPARATORS = str.maketrans("", "", "_-@ .")
-_IP_FIELDS = (
-    "ip",
-    "client_ip",
-    "clientip",
-    "remote_addr",
-    "remote_ip",
-    "ip_address",
-    "source_ip",
-    "src_ip",
-    "user_ip",
-    "customer_ip",
-    "x_forwarded_for",
-)
-_AMOUNT_FIELDS = (
-    "amount",
-    "total_amount",
-    "order_total",
-    "taxful_total_price",
-    "order_price",
-    "total",
-    "price",
-    "unit_price",
-)
-_CURRENCY_FIELDS = ("currency", "payment_currency", "currency_code")
-_USER_FIELDS = ("user_id", "userid", "customer_id", "customerid", "client_id", "entity_id", "user")
-_SESSION_FIELDS = ("session_id", "sessionid", "session")
 _MAX_QUOTED_VALUE = 100
+_IP_KEYS = normalized(field_names.IP_FIELDS)
+_AMOUNT_KEYS = normalized(field_names.AMOUNT_FIELDS)
+_CURRENCY_KEYS = normalized(field_names.CURRENCY_FIELDS)
+_USER_KEYS = normalized(field_names.USER_FIELDS)
+_SESSION_KEYS = normalized(field_names.SESSION_FIELDS)
 
 
 class RecordError(ValueError):
     """A record that cannot become a document; the message is shown to the user."""
-
-
-@lru_cache(maxsize=4096)
-def normalize_name(name: str) -> str:
-    """Field names compare case-insensitively, ignoring '_', '-', '@', '.' and spaces."""
-    return name.lower().translate(_SEPARATORS)
-
-
-def _normalized(names: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(normalize_name(name) for name in names))
-
-
-_IP_KEYS = _normalized(_IP_FIELDS)
-_AMOUNT_KEYS = _normalized(_AMOUNT_FIELDS)
-_CURRENCY_KEYS = _normalized(_CURRENCY_FIELDS)
-_USER_KEYS = _normalized(_USER_FIELDS)
-_SESSION_KEYS = _normalized(_SESSION_FIELDS)
-
-
-def is_identifier_name(name: str) -> bool:
-    """Codes and numbers that look numeric but must not be summed or lose leading zeros."""
-    return normalize_name(name).endswith(IDENTIFIER_HINTS)
-
-
-@lru_cache(maxsize=65536)
-def is_valid_ip(value: str) -> bool:
-    # Scoped IPv6 ('fe80::1%eth0') is valid to Python but refused by Elasticsearch's ip type.
-    if "%" in value:
-        return False
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _number(value: object) -> float | None:
-    if type(value) is int:
-        return float(value)
-    if type(value) is float:
-        return value if math.isfinite(value) else None
-    if type(value) is str:
-        try:
-            number = float(value)
-        except ValueError:
-            return None
-        return number if math.isfinite(number) else None
-    return None
-
-
-def _string_type(name: str, value: str, timestamp_like: bool) -> str:
-    lowered = value.strip().lower()
-    if lowered in ("true", "false"):
-        return "boolean"
-    if timestamp_like and parse_timestamp(value) is not None:
-        return "timestamp"
-    if is_identifier_name(name):
-        return "string"
-    try:
-        int(value)
-        return "integer"
-    except ValueError:
-        pass
-    if _number(value) is not None and lowered not in ("nan", "inf", "-inf", "infinity"):
-        return "float"
-    if is_valid_ip(value.strip()):
-        return "ip"
-    return "string"
-
-
-def _value_type(name: str, value: object, timestamp_like: bool) -> str | None:
-    kind = type(value)
-    if value is None:
-        return None
-    if kind is bool:
-        return "boolean"
-    if kind is int or kind is float:
-        if timestamp_like and parse_timestamp(value) is not None:
-            return "timestamp"
-        return "integer" if kind is int else "float"
-    if kind is str:
-        return _string_type(name, value, timestamp_like) if value else None
-    if kind is dict:
-        return "object"
-    if kind is list:
-        return "array"
-    return "string"
-
-
-def _merge_types(seen: set[str]) -> str:
-    if len(seen) == 1:
-        return next(iter(seen))
-    if seen == {"integer", "float"}:
-        return "float"
-    return "string"
-
-
-def infer_field_types(records: Iterable[dict]) -> dict[str, str]:
-    """One type per field over a sample of records; fields that disagree fall back to "string"."""
-    seen: dict[str, set[str]] = {}
-    timestamp_like: dict[str, bool] = {}
-    for record in records:
-        for name, value in record.items():
-            if name not in timestamp_like:
-                timestamp_like[name] = find_timestamp_field([name]) is not None
-            kind = _value_type(name, value, timestamp_like[name])
-            kinds = seen.setdefault(name, set())
-            if kind is not None:
-                kinds.add(kind)
-    return {name: _merge_types(kinds) if kinds else "string" for name, kinds in seen.items()}
-
-
-def numeric_columns(types: dict[str, str]) -> dict[str, type]:
-    """CSV columns whose text values are turned into numbers before indexing."""
-    converters = {"integer": int, "float": float}
-    return {
-        name: converters[kind] for name, kind in types.items() if kind in converters and not is_identifier_name(name)
-    }
 
 
 def _coerce(value: str, converter: type) -> object:
@@ -297,7 +155,7 @@ def _first_ip(document: dict, keys: tuple[str, ...]) -> str | None:
 
 def _first_amount(document: dict, keys: tuple[str, ...]) -> float | None:
     for key in keys:
-        number = _number(document[key])
+        number = as_number(document[key])
         if number is not None:
             return number
     return None
@@ -343,10 +201,10 @@ def build_document(record: dict, *, timestamp_field: str, numeric: dict[str, typ
         document["ip_original"] = document.pop("ip")
 
     current_amount = document.get("amount")
-    if not (type(current_amount) in (int, float) and _number(current_amount) is not None):
+    if not (type(current_amount) in (int, float) and as_number(current_amount) is not None):
         amount = _first_amount(document, layout.amount)
         if amount is not None:
-            _set_canonical(document, "amount", amount, _number(current_amount) == amount)
+            _set_canonical(document, "amount", amount, as_number(current_amount) == amount)
         elif "amount" in document:
             document["amount_original"] = document.pop("amount")
 
@@ -364,22 +222,3 @@ def build_document(record: dict, *, timestamp_field: str, numeric: dict[str, typ
         elif type(current) in (dict, list):
             document[f"{name}_original"] = document.pop(name)
     return document
-
-
-def guess_log_type(fields: Iterable[str]) -> str:
-    """A label for the kind of log, from its field names alone."""
-    names = {normalize_name(field) for field in fields}
-    if names & {"eventlabel", "cardbin", "transactionid", "transactionamount", "cardnumber", "isfraud"}:
-        return "transaction"
-    if names & {"orderid", "invoiceno", "invoice", "invoicenumber", "ordernumber", "products"}:
-        return "order"
-    requested = names & {"request", "response", "status", "statuscode", "method", "verb"}
-    client = names & {"url", "clientip", "agent", "useragent", "remoteaddr", "uri", "path", "referer", "referrer"}
-    if requested and client:
-        return "access"
-    if names & {"error", "exception", "level", "loglevel", "severity", "stack", "stacktrace", "traceback"}:
-        return "error"
-    viewed = names & {"page", "pageurl", "url", "referrer", "referer", "pagepath"}
-    if viewed and any("session" in name for name in names):
-        return "page_view"
-    return "event"

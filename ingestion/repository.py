@@ -1,77 +1,263 @@
-"""Pipeline state in MongoDB: claims, per-chunk results and dead letters. The only code touching them.
+"""The job repository: the only code touching the job collections in MongoDB.
 
-Claims are unique inserts: the first inserter of a key owns the work, any later one gets False. This
-is atomic on MongoDB and on FerretDB alike (FerretDB 1.x loses concurrent $inc updates, so fan-in
-counts "done" claims instead of incrementing a counter).
+Collections: `uploads` (one document per upload, holding its job), `claims`, `chunks` (per-chunk
+results of the running attempt), `dead_letters`, and `job_events` (the "job finished" outbox that
+other apps consume). One outage policy: any MongoDB connection failure becomes ServiceUnavailable,
+which the API answers with 503 and the tasks retry.
+
+Works the same on MongoDB 7 and on FerretDB 1.x. FerretDB applies updates by read-modify-write, so
+concurrent updates of one document can overwrite each other, and it loses concurrent `$inc`s: only one
+writer at a time touches a job document (the request, then validate/preview/split, then the single
+finalizer), and exclusivity comes from claims, which are unique inserts (atomic on both servers).
 """
 
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+
+from pymongo import DESCENDING
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
-from config.mongo import get_database
+from config.errors import ServiceUnavailable
+from config.mongo import TRANSIENT_ERRORS, get_database
+from ingestion.enums import LEGAL_TRANSITIONS, JobStatus
+from ingestion.job import FIELD_NAMES, Job, to_stored
+
+UPLOADS = "uploads"
+CLAIMS = "claims"
+CHUNKS = "chunks"
+DEAD_LETTERS = "dead_letters"
+JOB_EVENTS = "job_events"
+EVENT_CLAIMS = "job_event_claims"
 
 
-def _claims() -> Collection:
-    return get_database()["claims"]
+class IllegalTransition(ValueError):
+    pass
 
 
-def _chunks() -> Collection:
-    return get_database()["chunks"]
-
-
-def _dead_letters() -> Collection:
-    return get_database()["dead_letters"]
+@contextmanager
+def _collection(name: str) -> Iterator[Collection]:
+    try:
+        yield get_database()[name]
+    except TRANSIENT_ERRORS as error:
+        raise ServiceUnavailable(f"The job database is unavailable ({type(error).__name__})") from error
 
 
 def ensure_indexes() -> None:
-    _claims().create_index([("job_id", 1), ("kind", 1)])
-    _chunks().create_index("job_id")
-    _dead_letters().create_index([("job_id", 1), ("line", 1)])
+    with _collection(UPLOADS) as uploads:
+        uploads.create_index("file_id", unique=True)
+        uploads.create_index("status")
+        uploads.create_index("created_at")
+        uploads.create_index([("owner_id", 1), ("created_at", -1)])
+    with _collection(CLAIMS) as claims:
+        claims.create_index([("job_id", 1), ("kind", 1)])
+    with _collection(CHUNKS) as chunks:
+        chunks.create_index("job_id")
+    with _collection(DEAD_LETTERS) as letters:
+        letters.create_index([("job_id", 1), ("line", 1)])
+    with _collection(JOB_EVENTS) as events:
+        events.create_index("created_at")
+
+
+# Jobs
+
+
+def _job(document: dict | None) -> Job | None:
+    return Job.from_document(document) if document is not None else None
+
+
+def _stored_changes(changes: dict) -> dict:
+    """Changes keyed by Job field (or `stages.<name>`), checked and converted; a typo fails loudly."""
+    for name in changes:
+        if name.split(".", 1)[0] not in FIELD_NAMES:
+            raise KeyError(f"Job has no field {name!r}")
+    return {name: to_stored(name, value) for name, value in changes.items()}
+
+
+def job_insert(job: Job) -> None:
+    with _collection(UPLOADS) as uploads:
+        uploads.insert_one(job.to_document())
+
+
+def job_get(job_id: str) -> Job | None:
+    with _collection(UPLOADS) as uploads:
+        return _job(uploads.find_one({"_id": job_id}))
+
+
+def job_get_by_file(file_id: str) -> Job | None:
+    with _collection(UPLOADS) as uploads:
+        return _job(uploads.find_one({"file_id": file_id}))
+
+
+def job_page(
+    *, owner_id: int | None, status: str | None, filename: str | None, skip: int, limit: int
+) -> tuple[list[Job], int]:
+    query: dict = {}
+    if owner_id is not None:
+        query["owner_id"] = owner_id
+    if status:
+        query["status"] = status
+    if filename:
+        query["filename"] = {"$regex": _literal_pattern(filename), "$options": "i"}
+    with _collection(UPLOADS) as uploads:
+        total = uploads.count_documents(query)
+        documents = list(uploads.find(query).sort("created_at", DESCENDING).skip(skip).limit(limit))
+    return [Job.from_document(document) for document in documents], total
+
+
+def _literal_pattern(text: str) -> str:
+    # Users search names, not regular expressions.
+    return "".join(f"\\{char}" if not char.isalnum() else char for char in text)
+
+
+def jobs_stale(*, status: JobStatus, before: dt.datetime, field: str) -> list[Job]:
+    """Jobs in `status` whose `field` (a timestamp) is older than `before`: the watchdog's work list."""
+    with _collection(UPLOADS) as uploads:
+        return [
+            Job.from_document(document) for document in uploads.find({"status": status.value, field: {"$lt": before}})
+        ]
+
+
+def jobs_count_by_status(*, owner_id: int | None) -> dict[str, int]:
+    query = {} if owner_id is None else {"owner_id": owner_id}
+    with _collection(UPLOADS) as uploads:
+        return {status.value: uploads.count_documents({**query, "status": status.value}) for status in JobStatus}
+
+
+def job_update(job_id: str, changes: dict) -> None:
+    with _collection(UPLOADS) as uploads:
+        uploads.update_one({"_id": job_id}, {"$set": _stored_changes(changes)})
+
+
+def job_transition(job_id: str, *, to: JobStatus, changes: dict | None = None) -> bool:
+    """Move a job to status `to` if that is a legal step from where it is; False if it is already there."""
+    with _collection(UPLOADS) as uploads:
+        current = uploads.find_one({"_id": job_id}, {"status": 1})
+        if current is None or current["status"] == to:
+            return False
+        if to not in LEGAL_TRANSITIONS[JobStatus(current["status"])]:
+            raise IllegalTransition(f"{current['status']} -> {to}")
+        result = uploads.update_one(
+            {"_id": job_id, "status": current["status"]},
+            {"$set": {"status": to.value, **_stored_changes(changes or {})}},
+        )
+        return result.modified_count == 1
+
+
+def job_delete(job_id: str) -> None:
+    with _collection(UPLOADS) as uploads:
+        uploads.delete_one({"_id": job_id})
+
+
+# Claims: the first inserter of a key owns the work, any later one gets False.
 
 
 def claim(job_id: str, kind: str, key: str) -> bool:
     """Take the work named `key`; False when somebody already took it."""
-    try:
-        _claims().insert_one({"_id": key, "job_id": job_id, "kind": kind})
-    except DuplicateKeyError:
-        return False
+    with _collection(CLAIMS) as claims:
+        try:
+            claims.insert_one({"_id": key, "job_id": job_id, "kind": kind})
+        except DuplicateKeyError:
+            return False
     return True
 
 
 def count_claims(job_id: str, kind: str) -> int:
-    return _claims().count_documents({"job_id": job_id, "kind": kind})
+    with _collection(CLAIMS) as claims:
+        return claims.count_documents({"job_id": job_id, "kind": kind})
 
 
 def release_claims(job_id: str) -> None:
-    _claims().delete_many({"job_id": job_id})
+    with _collection(CLAIMS) as claims:
+        claims.delete_many({"job_id": job_id})
+
+
+# Chunk results of one attempt
 
 
 def chunk_save(job_id: str, attempt: int, number: int, fields: dict) -> None:
-    _chunks().update_one(
-        {"_id": f"{job_id}:{attempt}:{number}"},
-        {"$set": {"job_id": job_id, "attempt": attempt, "number": number, **fields}},
-        upsert=True,
-    )
+    with _collection(CHUNKS) as chunks:
+        chunks.update_one(
+            {"_id": f"{job_id}:{attempt}:{number}"},
+            {"$set": {"job_id": job_id, "attempt": attempt, "number": number, **fields}},
+            upsert=True,
+        )
 
 
 def chunks_of(job_id: str, attempt: int) -> list[dict]:
-    return list(_chunks().find({"job_id": job_id, "attempt": attempt}))
+    with _collection(CHUNKS) as chunks:
+        return list(chunks.find({"job_id": job_id, "attempt": attempt}))
 
 
 def chunks_delete(job_id: str) -> None:
-    _chunks().delete_many({"job_id": job_id})
+    with _collection(CHUNKS) as chunks:
+        chunks.delete_many({"job_id": job_id})
+
+
+# Dead letters
 
 
 def dead_letters_replace(job_id: str, chunk: int, rows: list[dict]) -> None:
     """Store a chunk's unparseable rows; re-running the chunk replaces them instead of adding copies."""
-    _dead_letters().delete_many({"job_id": job_id, "chunk": chunk})
-    if rows:
-        _dead_letters().insert_many([{**row, "job_id": job_id, "chunk": chunk} for row in rows], ordered=False)
+    with _collection(DEAD_LETTERS) as letters:
+        letters.delete_many({"job_id": job_id, "chunk": chunk})
+        if rows:
+            letters.insert_many([{**row, "job_id": job_id, "chunk": chunk} for row in rows], ordered=False)
 
 
 def dead_letters_page(job_id: str, *, skip: int, limit: int) -> list[dict]:
-    return list(_dead_letters().find({"job_id": job_id}, {"_id": 0}).sort("line", 1).skip(skip).limit(limit))
+    with _collection(DEAD_LETTERS) as letters:
+        return list(letters.find({"job_id": job_id}, {"_id": 0}).sort("line", 1).skip(skip).limit(limit))
+
+
+def dead_letters_iter(job_id: str) -> Iterator[dict]:
+    """Every dead letter of a job in line order, read in pages so memory stays flat."""
+    skip, page = 0, 1000
+    while rows := dead_letters_page(job_id, skip=skip, limit=page):
+        yield from rows
+        skip += page
+
+
+def dead_letters_count(job_id: str) -> int:
+    with _collection(DEAD_LETTERS) as letters:
+        return letters.count_documents({"job_id": job_id})
 
 
 def dead_letters_delete(job_id: str) -> None:
-    _dead_letters().delete_many({"job_id": job_id})
+    with _collection(DEAD_LETTERS) as letters:
+        letters.delete_many({"job_id": job_id})
+
+
+# The "job finished" outbox: one event per finished attempt; consumers claim each event once.
+
+
+def event_record(*, job: Job, status: JobStatus, at: dt.datetime) -> None:
+    event = {
+        "_id": f"{job.job_id}:{job.attempt}:finished",
+        "kind": "job.finished",
+        "job_id": job.job_id,
+        "file_id": job.file_id,
+        "owner_id": job.owner_id,
+        "attempt": job.attempt,
+        "status": status.value,
+        "created_at": at,
+    }
+    # The same attempt finishing twice (a redelivered task) still makes one event.
+    with _collection(JOB_EVENTS) as events, suppress(DuplicateKeyError):
+        events.insert_one(event)
+
+
+def events_since(since: dt.datetime, *, limit: int = 500) -> list[dict]:
+    with _collection(JOB_EVENTS) as events:
+        return list(events.find({"created_at": {"$gte": since}}).sort("created_at", 1).limit(limit))
+
+
+def event_claim(event_id: str, consumer: str) -> bool:
+    """Take one event for one consumer; False when that consumer already has it."""
+    with _collection(EVENT_CLAIMS) as claims:
+        try:
+            claims.insert_one({"_id": f"{consumer}:{event_id}", "consumer": consumer, "event_id": event_id})
+        except DuplicateKeyError:
+            return False
+    return True

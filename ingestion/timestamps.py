@@ -5,6 +5,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
+from ingestion.field_names import normalize_name
+
 TIMESTAMP_FIELD_NAMES = (
     "@timestamp",
     "timestamp",
@@ -32,14 +34,7 @@ _MONTHS = {
         ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1
     )
 }
-_SEPARATORS = str.maketrans("", "", "_-@ ")
-
-
-def _normalize(name: str) -> str:
-    return name.lower().translate(_SEPARATORS)
-
-
-_PRIORITY = {_normalize(name): rank for rank, name in reversed(list(enumerate(TIMESTAMP_FIELD_NAMES)))}
+_PRIORITY = {normalize_name(name): rank for rank, name in reversed(list(enumerate(TIMESTAMP_FIELD_NAMES)))}
 
 
 def find_timestamp_field(fields: Iterable[str]) -> str | None:
@@ -47,18 +42,18 @@ def find_timestamp_field(fields: Iterable[str]) -> str | None:
     fields = list(fields)
     ranked = [
         # '@timestamp' and 'timestamp' normalise alike; the Elastic convention wins the tie.
-        (_PRIORITY[_normalize(field)], not field.startswith("@"), position, field)
+        (_PRIORITY[normalize_name(field)], not field.startswith("@"), position, field)
         for position, field in enumerate(fields)
-        if _normalize(field) in _PRIORITY
+        if normalize_name(field) in _PRIORITY
     ]
     if ranked:
         return min(ranked)[3]
     for field in fields:
-        if "timestamp" in _normalize(field):
+        if "timestamp" in normalize_name(field):
             return field
     for field in fields:
         lowered = field.lower()
-        if lowered.translate(_SEPARATORS).endswith(("time", "date")) or lowered.endswith(("_at", "-at", " at")):
+        if normalize_name(field).endswith(("time", "date")) or lowered.endswith(("_at", "-at", " at")):
             return field
         if field.endswith("At") and len(field) > 2:
             return field

@@ -10,11 +10,10 @@ import pytest
 from django.conf import settings
 
 from config.celery import app as celery_app
+from config.es import get_es
 from config.mongo import get_database
-from ingestion import repository as ingestion_repo
-from ingestion.es import get_es
-from ingestion.index_templates import ensure_index_templates
-from uploads_app import repository as uploads_repo
+from ingestion import repository
+from ingestion.documents import ensure_index_templates
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,8 +73,7 @@ def clean_stores():
     names = [row["index"] for row in es.cat.indices(index=f"{prefix}-*", format="json")]
     for start in range(0, len(names), 50):  # index names go in the URL, which has a length limit
         es.indices.delete(index=",".join(names[start : start + 50]))
-    uploads_repo.ensure_indexes()
-    ingestion_repo.ensure_indexes()
+    repository.ensure_indexes()
     ensure_index_templates(es, prefix)
 
 

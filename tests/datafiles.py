@@ -2,6 +2,11 @@
 
 from pathlib import Path
 
+import orjson
+
+from ingestion.formats import detect_format
+from ingestion.parsers import csv as csv_parser
+
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 ECOMMERCE_ORDERS = DATA_DIR / "ecommerce_orders.ndjson"
@@ -23,3 +28,17 @@ HEAD_BYTES = 2**20
 def head_of(path: Path) -> bytes:
     with path.open("rb") as stream:
         return stream.read(HEAD_BYTES)
+
+
+def first_json_record(path: Path) -> dict:
+    with path.open("rb") as stream:
+        return orjson.loads(stream.readline())
+
+
+def csv_records(path: Path, limit: int | None = None):
+    """The file's format and its parsed records (the first `limit` of them)."""
+    data = path.read_bytes()
+    fmt = detect_format(path.name, data[:HEAD_BYTES])
+    rows = csv_parser.parse_chunk(data, fmt, first_line=1, skip_header=True)
+    records = [record for _, record, _, _ in rows if record is not None]
+    return fmt, records[:limit]

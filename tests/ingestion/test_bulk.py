@@ -6,6 +6,7 @@ from uuid import uuid4
 import orjson
 import pytest
 
+from config.es import get_es
 from ingestion import geoip
 from ingestion.bulk import (
     TransientIndexError,
@@ -17,8 +18,7 @@ from ingestion.bulk import (
     send,
     write_fallback,
 )
-from ingestion.es import get_es
-from ingestion.index_templates import daily_index, ensure_index_templates
+from ingestion.documents import daily_index, ensure_index_templates
 from tests.datafiles import WEB_ACCESS_LOGS
 from tests.helpers import delete_prefix
 

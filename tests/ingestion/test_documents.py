@@ -4,10 +4,10 @@ from uuid import uuid4
 
 import pytest
 
-from ingestion import index_templates
+from config.es import get_es
+from ingestion import documents
 from ingestion.bulk import encode, send
-from ingestion.es import get_es
-from ingestion.index_templates import daily_index, ensure_index_templates
+from ingestion.documents import daily_index, ensure_index_templates
 from tests.helpers import delete_prefix
 
 
@@ -137,7 +137,7 @@ def test_a_string_in_a_dynamic_numeric_field_is_a_rejection(prefix):
 def test_ensuring_the_templates_again_in_another_process_is_harmless(prefix):
     es = get_es()
     ensure_index_templates(es, prefix)
-    index_templates._ensured.discard(prefix)  # as a fresh worker process would start
+    documents._ensured.discard(prefix)  # as a fresh worker process would start
 
     ensure_index_templates(es, prefix)
 

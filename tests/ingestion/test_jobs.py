@@ -1,5 +1,7 @@
 """Jobs end to end: real uploads through the API, processed by the real worker into real Elasticsearch."""
 
+import datetime as dt
+
 import pytest
 
 from ingestion import repository as ingestion_repo
@@ -138,7 +140,7 @@ def test_a_public_ip_is_enriched_and_a_private_one_is_kept_but_flagged(celery_wo
 def test_geo_location_is_a_geo_point_in_elasticsearch(celery_worker, api_client):
     from django.conf import settings
 
-    from ingestion.es import get_es
+    from config.es import get_es
 
     data, _job = upload_and_wait(api_client, "web.ndjson", data_lines("web_access_logs.ndjson", 50))
 
@@ -161,6 +163,21 @@ def test_retrying_a_finished_job_keeps_the_same_document_count(celery_worker, ap
     assert second["attempt"] == 2
     assert second["counts"] == first["counts"]
     assert count_documents(data["file_id"]) == 40
+
+
+def test_a_finished_job_leaves_one_job_finished_event_per_attempt(celery_worker, api_client):
+    started = dt.datetime.now(dt.UTC)
+    data, _first = upload_and_wait(api_client, "web.ndjson", data_lines("web_access_logs.ndjson", 8))
+    api_client.post(f"/api/logs/jobs/{data['job_id']}/retry")
+    wait_for_job(api_client, data["job_id"])
+
+    events = [event for event in ingestion_repo.events_since(started) if event["job_id"] == data["job_id"]]
+
+    assert [(event["attempt"], event["status"], event["kind"]) for event in events] == [
+        (1, "completed", "job.finished"),
+        (2, "completed", "job.finished"),
+    ]
+    assert events[0]["file_id"] == data["file_id"]
 
 
 def test_another_users_job_is_not_found(celery_worker, api_client, other_client):

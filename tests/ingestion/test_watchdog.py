@@ -4,9 +4,8 @@ import datetime as dt
 
 import pytest
 
-from ingestion import tasks
+from ingestion import repository, tasks
 from tests.helpers import count_documents, data_lines, upload, wait_for_job
-from uploads_app import repository as uploads_repo
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -15,9 +14,10 @@ LONG_AGO = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
 
 def test_an_upload_left_pending_by_a_broker_outage_is_dispatched_again(celery_worker, api_client, monkeypatch):
     # The broker "was down" when the upload arrived: the dispatch reported failure and nothing was queued.
-    monkeypatch.setattr("uploads_app.services.dispatch_job", lambda job_id, attempt: False)
+    monkeypatch.setattr("ingestion.services.jobs.dispatch_job", lambda job_id, attempt: False)
     data = upload(api_client, "web.ndjson", data_lines("web_access_logs.ndjson", 30)).json()["data"]
-    uploads_repo.update(data["job_id"], {"dispatched_at": LONG_AGO})
+    monkeypatch.undo()  # the broker is back
+    repository.job_update(data["job_id"], {"dispatched_at": LONG_AGO})
 
     summary = tasks.watchdog()
     job = wait_for_job(api_client, data["job_id"])
@@ -31,7 +31,9 @@ def test_a_job_that_stopped_moving_after_a_resume_is_failed_with_a_reason(celery
     data = upload(api_client, "web.ndjson", data_lines("web_access_logs.ndjson", 5)).json()["data"]
     wait_for_job(api_client, data["job_id"])
     # As if a worker died mid-job twice: processing, already resumed once, no progress for an hour.
-    uploads_repo.update(data["job_id"], {"status": "processing", "resumed": True, "started_at": LONG_AGO, "attempt": 7})
+    repository.job_update(
+        data["job_id"], {"status": "processing", "resumed": True, "started_at": LONG_AGO, "attempt": 7}
+    )
 
     tasks.watchdog()
     job = api_client.get(f"/api/logs/jobs/{data['job_id']}").json()

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from ingestion.es import get_es
+from config.es import get_es
 
 PIECE = 1 << 20
 FINISHED = ("completed", "completed_with_errors", "failed")

@@ -1,0 +1,33 @@
+"""Queueing a job's tasks by name, so services can dispatch without importing the task module."""
+
+import logging
+
+from celery import chain, signature
+from celery.canvas import Signature
+from kombu.exceptions import OperationalError
+
+logger = logging.getLogger(__name__)
+
+
+def _stage(name: str, *args) -> Signature:
+    return signature(f"ingestion.{name}", args=args, immutable=True)
+
+
+def dispatch_job(job_id: str, attempt: int) -> bool:
+    """Queue a job's whole-file stages; False when the broker is down (the watchdog dispatches it later)."""
+    try:
+        chain(
+            _stage("validate", job_id, attempt), _stage("preview", job_id, attempt), _stage("split", job_id, attempt)
+        ).apply_async(retry=False)
+    except OperationalError:
+        logger.warning("broker unavailable; job %s stays pending for the watchdog", job_id)
+        return False
+    return True
+
+
+def dispatch_chunk(job_id: str, attempt: int, number: int) -> None:
+    chain(
+        _stage("parse", job_id, attempt, number),
+        _stage("enrich", job_id, attempt, number),
+        _stage("index", job_id, attempt, number),
+    ).delay()

@@ -1,0 +1,77 @@
+"""Inspecting a received upload before it is accepted: format, preview, timestamp field, record count."""
+
+import itertools
+from dataclasses import dataclass, replace
+
+from ingestion.chunking import count_records
+from ingestion.formats import FileFormat, FormatError, check_extension, detect_format, file_type
+from ingestion.parsers import Row
+from ingestion.parsers.json_array import iter_elements
+from ingestion.parsers.plain import parse_slice
+from ingestion.timestamps import TIMESTAMP_FIELD_NAMES, find_timestamp_field
+
+HEAD_BYTES = 1 << 20
+PREVIEW_RECORDS = 10
+# Rows read to find the first records: a file may open with a few blank or broken lines.
+_PROBE_ROWS = 100
+
+
+@dataclass(frozen=True)
+class FileInspection:
+    format: FileFormat
+    file_type: str
+    preview: list[dict]
+    timestamp_field: str
+    total_lines: int
+
+
+def _head(path: str) -> bytes:
+    with open(path, "rb") as stream:
+        return stream.read(HEAD_BYTES)
+
+
+def _first_rows(path: str, fmt: FileFormat) -> list[Row]:
+    """The rows at the start of the file, parsed as the pipeline will parse them."""
+    if fmt.kind == "json_array":
+        with open(path, "rb") as stream:
+            return list(itertools.islice(iter_elements(stream, fmt.encoding), _PROBE_ROWS))
+    head = _head(path)
+    if len(head) == HEAD_BYTES:
+        head = head[: head.rfind(b"\n") + 1]  # whole lines only
+    return list(itertools.islice(parse_slice(head, fmt, first_line=1, skip_header=True), _PROBE_ROWS))
+
+
+def _preview(rows: list[Row]) -> list[dict]:
+    """The first parsed records; a file whose first rows all fail is refused with the first reason."""
+    rows = [row for row in rows if row[1] is not None or row[2] is not None]
+    records = [record for _line, record, _error, _raw in rows if record is not None]
+    if not rows:
+        raise FormatError("File is empty")
+    if not records:
+        line, _record, error, _raw = rows[0]
+        raise FormatError(f"Line {line}: {error}", line=line)
+    return records[:PREVIEW_RECORDS]
+
+
+def inspect_file(*, path: str, filename: str, size: int) -> FileInspection:
+    """What the pipeline needs to know about a received file; FormatError when it cannot be accepted.
+
+    `path` is the readable (decompressed) copy; `filename` the name the user gave it.
+    """
+    check_extension(filename)
+    if size == 0:
+        raise FormatError("File is empty")
+    # The pipeline reads the decompressed copy of a .gz, so the format describes that copy.
+    fmt = replace(detect_format(filename, _head(path)), compressed=False)
+    preview = _preview(_first_rows(path, fmt))
+    timestamp_field = find_timestamp_field(list(dict.fromkeys(name for record in preview for name in record)))
+    if timestamp_field is None:
+        expected = ", ".join(TIMESTAMP_FIELD_NAMES[:8])
+        raise FormatError(f"No timestamp field found (expected one of: {expected}, ...)")
+    return FileInspection(
+        format=fmt,
+        file_type=file_type(filename),
+        preview=preview,
+        timestamp_field=timestamp_field,
+        total_lines=count_records(path, fmt),
+    )

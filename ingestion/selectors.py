@@ -1,0 +1,90 @@
+"""Job reads: which jobs a user may see, and a job as the API and the pages show it."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from rest_framework import status
+
+from config.errors import ApplicationError
+from ingestion import repository as repo
+from ingestion.enums import JobStatus
+from ingestion.job import Job
+from ingestion.services.jobs import totals
+
+
+def _visible(job: Job | None, user: AbstractBaseUser) -> Job:
+    # Another user's job is reported exactly like a missing one, so ids cannot be probed.
+    if job is None or (not user.is_staff and job.owner_id != user.pk):
+        raise ApplicationError("Job not found", status.HTTP_404_NOT_FOUND)
+    return job
+
+
+def job_get(*, job_id: str, user: AbstractBaseUser) -> Job:
+    return _visible(repo.job_get(job_id), user)
+
+
+def job_get_by_file(*, file_id: str, user: AbstractBaseUser) -> Job:
+    return _visible(repo.job_get_by_file(file_id), user)
+
+
+def owner_scope(user: AbstractBaseUser) -> int | None:
+    """The owner whose jobs `user` sees; None means everyone's (staff)."""
+    return None if user.is_staff else user.pk
+
+
+def job_page(
+    *, user: AbstractBaseUser, status_filter: str | None, page: int, page_size: int, filename: str | None = None
+) -> tuple[list[Job], int]:
+    return repo.job_page(
+        owner_id=owner_scope(user),
+        status=status_filter,
+        filename=filename,
+        skip=(page - 1) * page_size,
+        limit=page_size,
+    )
+
+
+def job_summary(job: Job) -> dict:
+    return {
+        "file_id": job.file_id,
+        "job_id": job.job_id,
+        "filename": job.filename,
+        "file_type": job.file_type,
+        "file_size": job.file_size,
+        "total_lines": job.total_lines,
+        "status": job.status.value,
+        "uploaded_at": job.created_at,
+    }
+
+
+def job_detail(job: Job) -> dict:
+    """The job as the API shows it; a running job's counts are summed live from its chunks."""
+    counts, indices, errors = job.counts, job.indices, job.errors
+    if job.status == JobStatus.PROCESSING:
+        live = totals(repo.chunks_of(job.job_id, job.attempt))
+        counts = {"total_lines": job.total_lines, **live["counts"]}
+        indices, errors = live["indices"], live["errors"]
+    done = sum(value for name, value in counts.items() if name != "total_lines")
+    return {
+        "job_id": job.job_id,
+        "file_id": job.file_id,
+        "filename": job.filename,
+        "status": job.status.value,
+        "stage": job.stage.value,
+        "attempt": job.attempt,
+        "progress": round(100 * done / job.total_lines, 1) if job.total_lines else 100.0,
+        "counts": counts,
+        "indices": indices,
+        "errors": errors,
+        "reason": job.reason,
+        "log_type": job.log_type,
+        "timestamp_field": job.timestamp_field,
+        "field_types": job.field_types,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "stages": job.stages,
+    }
+
+
+def dead_letters_page(*, job: Job, page: int, page_size: int) -> tuple[list[dict], int]:
+    rows = repo.dead_letters_page(job.job_id, skip=(page - 1) * page_size, limit=page_size)
+    return rows, repo.dead_letters_count(job.job_id)

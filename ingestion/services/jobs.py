@@ -1,0 +1,235 @@
+"""The job's lifecycle: create, retry, delete, finalize, fail, and the watchdog's sweep.
+
+Only these services (and the pipeline stages) write the job document. Finalize and fail also record
+a "job finished" event in the outbox, for other apps to act on without ingestion knowing them.
+"""
+
+import datetime as dt
+import uuid
+from collections import Counter
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from rest_framework import status
+
+from config.errors import ApplicationError
+from config.es import get_es
+from ingestion import files
+from ingestion import repository as repo
+from ingestion.bulk import delete_file_documents, refresh
+from ingestion.dispatch import dispatch_chunk, dispatch_job
+from ingestion.enums import COUNT_NAMES, JobStage, JobStatus
+from ingestion.files import ReceivedFile
+from ingestion.formats import FormatError
+from ingestion.inspection import inspect_file
+from ingestion.job import Job, zero_counts
+
+ERROR_SAMPLE = 20
+# An upload the broker never saw is dispatched again after this long.
+PENDING_GRACE = dt.timedelta(minutes=2)
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def job_create(*, owner: AbstractBaseUser, received: ReceivedFile, log_type: str = "") -> Job:
+    """Check a received file, store it, record its job and queue it; a file we cannot take is refused."""
+    try:
+        inspection = inspect_file(path=received.readable_path, filename=received.name, size=received.size)
+    except FormatError as error:
+        received.discard()
+        raise ApplicationError(error.message) from error
+    created = now()
+    file_id, job_id = uuid.uuid4().hex, uuid.uuid4().hex
+    stored_name, source_name = files.store(received, file_id=file_id, now=created)
+    job = Job(
+        job_id=job_id,
+        file_id=file_id,
+        owner_id=owner.pk,
+        owner_name=owner.get_username(),
+        filename=received.name,
+        file_type=inspection.file_type,
+        file_size=received.size,
+        sha256=received.sha256,
+        stored_name=stored_name,
+        source_name=source_name,
+        format=inspection.format,
+        total_lines=inspection.total_lines,
+        preview=inspection.preview,
+        timestamp_field=inspection.timestamp_field,
+        log_type=log_type,
+        created_at=created,
+        counts=zero_counts(inspection.total_lines),
+        dispatched_at=created,
+    )
+    try:
+        repo.job_insert(job)
+    except ApplicationError:
+        files.delete_stored(stored_name, source_name)  # no orphan file when the record cannot be written
+        raise
+    dispatch_job(job_id, job.attempt)
+    return job
+
+
+def job_retry(*, job: Job) -> Job:
+    """Run a finished job again under a new attempt; deterministic document ids make it idempotent."""
+    if not job.finished:
+        raise ApplicationError(f"Job is {job.status}; only a finished job can be retried", status.HTTP_409_CONFLICT)
+    attempt = job.attempt + 1
+    repo.dead_letters_delete(job.job_id)
+    repo.release_claims(job.job_id)
+    _clean_work(job.job_id)
+    repo.job_transition(
+        job.job_id,
+        to=JobStatus.PENDING,
+        changes={
+            "attempt": attempt,
+            "stage": JobStage.QUEUED,
+            "counts": zero_counts(job.total_lines),
+            "indices": [],
+            "errors": [],
+            "reason": None,
+            "started_at": None,
+            "finished_at": None,
+            "dispatched_at": now(),
+            "resumed": False,
+        },
+    )
+    dispatch_job(job.job_id, attempt)
+    return repo.job_get(job.job_id)
+
+
+def job_delete(*, job: Job) -> int:
+    """Delete an upload: its documents, dead letters, files and record; returns the documents deleted."""
+    if job.status == JobStatus.PROCESSING:
+        raise ApplicationError("Job is still processing; delete it when it has finished", status.HTTP_409_CONFLICT)
+    deleted = delete_file_documents(get_es(), settings.LOGS_INDEX_PREFIX, job.file_id)
+    repo.dead_letters_delete(job.job_id)
+    repo.release_claims(job.job_id)
+    _clean_work(job.job_id)
+    files.delete_stored(job.stored_name, job.source_name)
+    repo.job_delete(job.job_id)
+    return deleted
+
+
+# Ending a job
+
+
+def totals(chunks: list[dict]) -> dict:
+    """A job's counts, indices, first errors, GeoIP outcomes and stage timings, summed over its chunks."""
+    counts = {name: sum(chunk.get(name, 0) for chunk in chunks) for name in COUNT_NAMES}
+    errors = [error for chunk in chunks for error in chunk.get("errors", []) + chunk.get("fallback_errors", [])]
+    return {
+        "counts": counts,
+        "indices": sorted({index for chunk in chunks for index in chunk.get("indices", [])}),
+        "errors": sorted(errors, key=lambda error: error["line"])[:ERROR_SAMPLE],
+        "geo": dict(sum((Counter(chunk.get("geo", {})) for chunk in chunks), Counter())),
+        "stage_ms": {
+            stage: sum(chunk.get(f"{stage}_ms", 0) for chunk in chunks) for stage in ("parse", "enrich", "index")
+        },
+    }
+
+
+def _final_status(counts: dict[str, int], total_lines: int) -> tuple[JobStatus, str | None]:
+    accounted = sum(counts.values())
+    if accounted != total_lines:
+        return JobStatus.FAILED, f"{accounted} of {total_lines} lines accounted for"
+    if counts["indexed"] == 0 and accounted:
+        return JobStatus.FAILED, "No line could be indexed"
+    if counts["dead_lettered"] or counts["fallback"]:
+        return JobStatus.COMPLETED_WITH_ERRORS, None
+    return JobStatus.COMPLETED, None
+
+
+def job_finalize(*, job_id: str, attempt: int) -> None:
+    """Write the totals and the final status; only the first caller (claim) does it."""
+    if not repo.claim(job_id, f"final-{attempt}", f"final:{job_id}:{attempt}"):
+        return
+    job = repo.job_get(job_id)
+    summed = totals(repo.chunks_of(job_id, attempt))
+    refresh(get_es(), settings.LOGS_INDEX_PREFIX)
+    final, reason = _final_status(summed["counts"], job.total_lines)
+    finished = now()
+    started = job.started_at or finished
+    _finish(
+        job,
+        final,
+        {
+            "counts": {"total_lines": job.total_lines, **summed["counts"]},
+            "indices": summed["indices"],
+            "errors": summed["errors"],
+            "geo": summed["geo"],
+            "reason": reason,
+            "finished_at": finished,
+            **{f"stages.{stage}_ms": ms for stage, ms in summed["stage_ms"].items()},
+            "stages.elapsed_ms": round((finished - started).total_seconds() * 1000),
+        },
+    )
+
+
+def job_fail(*, job_id: str, attempt: int, reason: str) -> None:
+    """End a job as failed with a readable reason (the one place final failures are written)."""
+    if not repo.claim(job_id, f"final-{attempt}", f"final:{job_id}:{attempt}"):
+        return
+    job = repo.job_get(job_id)
+    if job is None or job.attempt != attempt:
+        return
+    summed = totals(repo.chunks_of(job_id, attempt))
+    _finish(
+        job,
+        JobStatus.FAILED,
+        {
+            "reason": reason,
+            "finished_at": now(),
+            "counts": {"total_lines": job.total_lines, **summed["counts"]},
+            "indices": summed["indices"],
+            "errors": summed["errors"],
+        },
+    )
+
+
+def _finish(job: Job, final: JobStatus, changes: dict) -> None:
+    repo.job_transition(job.job_id, to=final, changes={"stage": JobStage.DONE, **changes})
+    repo.event_record(job=job, status=final, at=changes["finished_at"])
+    _clean_work(job.job_id)
+
+
+def _clean_work(job_id: str) -> None:
+    files.delete_work(job_id)
+    repo.chunks_delete(job_id)
+
+
+# The watchdog
+
+
+def _stuck_processing(at: dt.datetime) -> list[Job]:
+    limit = at - dt.timedelta(minutes=settings.LOGS_STUCK_AFTER_MINUTES)
+    stuck = []
+    for job in repo.jobs_stale(status=JobStatus.PROCESSING, before=limit, field="started_at"):
+        activity = [chunk.get("updated_at") for chunk in repo.chunks_of(job.job_id, job.attempt)]
+        if max(filter(None, activity), default=job.started_at) < limit:
+            stuck.append(job)
+    return stuck
+
+
+def _unfinished_chunks(job: Job) -> list[int]:
+    done = {chunk["number"] for chunk in repo.chunks_of(job.job_id, job.attempt) if "indexed" in chunk}
+    return [number for number in range(job.chunks_total) if number not in done]
+
+
+def watchdog_sweep(*, at: dt.datetime) -> dict:
+    """Re-dispatch jobs left pending (the broker was down); resume once, or fail, jobs that stopped moving."""
+    pending = repo.jobs_stale(status=JobStatus.PENDING, before=at - PENDING_GRACE, field="dispatched_at")
+    for job in pending:
+        if dispatch_job(job.job_id, job.attempt):
+            repo.job_update(job.job_id, {"dispatched_at": at})
+    stuck = _stuck_processing(at)
+    for job in stuck:
+        if job.resumed:
+            job_fail(job_id=job.job_id, attempt=job.attempt, reason="No progress; gave up")
+            continue
+        repo.job_update(job.job_id, {"resumed": True, "started_at": at})
+        for number in _unfinished_chunks(job):
+            dispatch_chunk(job.job_id, job.attempt, number)
+    return {"redispatched": len(pending), "stuck": len(stuck)}

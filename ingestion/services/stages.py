@@ -1,0 +1,243 @@
+"""The pipeline's stages, one service each; Celery tasks only call these.
+
+A job runs validate -> preview -> split on the whole file, then parse -> enrich -> index on each
+record-aligned chunk. Chunks hand work to the next stage through files in the job's work folder (never
+through the broker). Each chunk writes only its own chunk document; the last chunk to finish (fan-in by
+counting "done" claims) is the one finalizer that writes the totals on the job.
+"""
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from functools import wraps
+
+import orjson
+from django.conf import settings
+
+from config.es import get_es
+from ingestion import files, geoip
+from ingestion import repository as repo
+from ingestion.bulk import encode, iter_bodies, send, write_fallback
+from ingestion.chunking import Chunk, plan_chunks, write_plain_copy
+from ingestion.documents import daily_index, ensure_index_templates
+from ingestion.enums import JobStage, JobStatus
+from ingestion.field_types import infer_field_types, numeric_columns
+from ingestion.formats import FormatError, choose_encoding
+from ingestion.job import Job
+from ingestion.log_types import guess_log_type
+from ingestion.parsers import Row
+from ingestion.parsers.plain import parse_slice
+from ingestion.records import RecordError, build_document
+from ingestion.services.jobs import job_fail, job_finalize, now
+from ingestion.timestamps import find_timestamp_field
+
+TYPE_SAMPLE_RECORDS = 1000
+ERROR_SAMPLE = 20
+NUMERIC_NAMES = {int: "integer", float: "float"}
+NUMERIC_TYPES = {name: kind for kind, name in NUMERIC_NAMES.items()}
+
+
+def _ms_since(started: float) -> int:
+    return round((time.perf_counter() - started) * 1000)
+
+
+def _active(job_id: str, attempt: int) -> Job | None:
+    """The job if this attempt is the one running; stale or duplicate deliveries get None."""
+    job = repo.job_get(job_id)
+    if job is None or job.attempt != attempt or job.status != JobStatus.PROCESSING:
+        return None
+    return job
+
+
+def _rows(job: Job, chunk: Chunk) -> Iterator[Row]:
+    with open(job.pipeline_source, "rb") as source:
+        source.seek(chunk.start)
+        data = source.read(chunk.end - chunk.start)
+    return parse_slice(data, job.format, first_line=chunk.first_line, skip_header=chunk.number == 0)
+
+
+# Whole-job stages
+
+
+def job_validate(*, job_id: str, attempt: int) -> bool:
+    """Claim the run, settle the encoding, turn a JSON array into NDJSON and plan the chunks."""
+    if not repo.claim(job_id, "run", f"run:{job_id}:{attempt}"):
+        return False
+    job = repo.job_get(job_id)
+    if job is None or job.attempt != attempt:
+        return False
+    repo.job_transition(job_id, to=JobStatus.PROCESSING, changes={"stage": JobStage.VALIDATE, "started_at": now()})
+    started = time.perf_counter()
+    fmt, source = job.format, files.stored_path(job.source_name)
+    try:
+        with open(source, "rb") as stream:
+            fmt = replace(fmt, encoding=choose_encoding(stream, fmt.encoding))
+        if fmt.kind == "json_array":
+            plain = str(files.work_dir(job_id, attempt) / "source.ndjson")
+            with open(source, "rb") as stream:
+                fmt = write_plain_copy(stream, fmt, plain)
+            source = plain
+        chunks = plan_chunks(source, fmt, settings.LOGS_CHUNK_MB * 2**20)
+    except (FormatError, OSError) as error:
+        job_fail(job_id=job_id, attempt=attempt, reason=f"The file could not be read: {error}")
+        return False
+    repo.job_update(
+        job_id,
+        {
+            "format": fmt,
+            "pipeline_source": source,
+            "plan": chunks,
+            "stage": JobStage.PREVIEW,
+            "stages.validate_ms": _ms_since(started),
+        },
+    )
+    return True
+
+
+def job_preview(*, job_id: str, attempt: int) -> bool:
+    """Infer the type of every field (and the log type) from the records of the first chunk."""
+    job = _active(job_id, attempt)
+    if job is None or not job.plan:
+        return job is not None
+    started = time.perf_counter()
+    records = []
+    for _line, record, _error, _raw in _rows(job, job.plan[0]):
+        if record is not None:
+            records.append(record)
+            if len(records) == TYPE_SAMPLE_RECORDS:
+                break
+    types = infer_field_types(records)
+    numeric = numeric_columns(types) if job.format.kind == "csv" else {}
+    repo.job_update(
+        job_id,
+        {
+            "field_types": types,
+            "numeric_columns": {name: NUMERIC_NAMES[kind] for name, kind in numeric.items()},
+            "timestamp_field": job.timestamp_field or find_timestamp_field(types),
+            "log_type": job.log_type or guess_log_type(types),
+            "stage": JobStage.PARSE,
+            "stages.preview_ms": _ms_since(started),
+        },
+    )
+    return True
+
+
+def job_split(*, job_id: str, attempt: int) -> list[int]:
+    """The chunk numbers to process; a file without records is finished here."""
+    job = _active(job_id, attempt)
+    if job is None:
+        return []
+    if not job.plan:
+        job_finalize(job_id=job_id, attempt=attempt)
+    return list(range(job.chunks_total))
+
+
+# Per-chunk stages
+
+
+def chunk_stage(stage: str) -> Callable:
+    """The shared prologue and epilogue of a chunk stage.
+
+    The stage function gets the running job and its chunk and returns the fields to record on the
+    chunk; it is skipped (returns False) when this attempt is no longer the one running.
+    """
+
+    def decorate(work: Callable[[Job, Chunk], dict]) -> Callable[..., bool]:
+        @wraps(work)
+        def run(*, job_id: str, attempt: int, number: int) -> bool:
+            job = _active(job_id, attempt)
+            if job is None:
+                return False
+            started = time.perf_counter()
+            fields = work(job, job.plan[number])
+            repo.chunk_save(job_id, attempt, number, {**fields, f"{stage}_ms": _ms_since(started), "updated_at": now()})
+            return True
+
+        return run
+
+    return decorate
+
+
+@chunk_stage("parse")
+def chunk_parse(job: Job, chunk: Chunk) -> dict:
+    """Parse a chunk into documents (a work file); unparseable rows become dead letters."""
+    numeric = {name: NUMERIC_TYPES[kind] for name, kind in job.numeric_columns.items()}
+    dead, parsed, blank = [], 0, 0
+    with open(files.work_dir(job.job_id, job.attempt) / f"{chunk.number}.parsed", "wb") as out:
+        for line, record, error, raw in _rows(job, chunk):
+            if record is None:
+                if error is None:
+                    blank += 1
+                else:
+                    dead.append({"line": line, "raw": raw, "reason": error})
+                continue
+            try:
+                doc = build_document(
+                    record, timestamp_field=job.timestamp_field, numeric=numeric, log_type=job.log_type
+                )
+            except RecordError as failure:
+                dead.append({"line": line, "raw": raw, "reason": str(failure)})
+                continue
+            doc["job_id"], doc["file_id"], doc["line"] = job.job_id, job.file_id, line
+            out.write(orjson.dumps((line, doc)))
+            out.write(b"\n")
+            parsed += 1
+    repo.dead_letters_replace(job.job_id, chunk.number, dead)
+    return {
+        "parsed": parsed,
+        "dead_lettered": len(dead),
+        "skipped_blank": blank,
+        "errors": [{"line": row["line"], "reason": row["reason"]} for row in dead[:ERROR_SAMPLE]],
+    }
+
+
+@chunk_stage("enrich")
+def chunk_enrich(job: Job, chunk: Chunk) -> dict:
+    """Add GeoIP to each parsed document and write the chunk's ready-to-send _bulk body."""
+    folder, prefix = files.work_dir(job.job_id, job.attempt), settings.LOGS_INDEX_PREFIX
+    indices, geo = set(), Counter()
+    with open(folder / f"{chunk.number}.parsed", "rb") as parsed, open(folder / f"{chunk.number}.bulk", "wb") as out:
+        for entry in parsed:
+            line, doc = orjson.loads(entry)
+            geo[geoip.enrich(doc)] += 1
+            index = daily_index(prefix, doc["@timestamp"])
+            indices.add(index)
+            out.write(encode(doc, index=index, file_id=job.file_id, line=line))
+    return {"indices": sorted(indices), "geo": dict(geo)}
+
+
+@chunk_stage("index")
+def _index_chunk(job: Job, chunk: Chunk) -> dict:
+    es, prefix = get_es(), settings.LOGS_INDEX_PREFIX
+    ensure_index_templates(es, prefix)
+    indexed, rejected = 0, []
+    for body in iter_bodies(str(files.work_dir(job.job_id, job.attempt) / f"{chunk.number}.bulk")):
+        outcome = send(es, body)
+        indexed += outcome.indexed
+        rejected.extend(outcome.rejected)
+    if rejected:
+        write_fallback(es, prefix, _fallback_rows(job, chunk, dict(rejected)))
+    return {
+        "indexed": indexed,
+        "fallback": len(rejected),
+        "fallback_errors": [{"line": line, "reason": reason} for line, reason in rejected[:ERROR_SAMPLE]],
+    }
+
+
+def chunk_index(*, job_id: str, attempt: int, number: int) -> None:
+    """Bulk-index the chunk (rows Elasticsearch rejects go to the fallback index), then fan in."""
+    if not _index_chunk(job_id=job_id, attempt=attempt, number=number):
+        return
+    repo.claim(job_id, f"done-{attempt}", f"done:{job_id}:{attempt}:{number}")
+    # Every chunk counts after its own claim, so the last one to claim sees them all.
+    if repo.count_claims(job_id, f"done-{attempt}") >= repo.job_get(job_id).chunks_total:
+        job_finalize(job_id=job_id, attempt=attempt)
+
+
+def _fallback_rows(job: Job, chunk: Chunk, reasons: dict[int, str]) -> list[dict]:
+    return [
+        {"job_id": job.job_id, "file_id": job.file_id, "line": line, "raw": raw, "reason": reasons[line]}
+        for line, _record, _error, raw in _rows(job, chunk)
+        if line in reasons
+    ]

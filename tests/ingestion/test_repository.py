@@ -1,0 +1,100 @@
+"""The job repository on the real MongoDB-protocol server: typed jobs, guarded transitions, the outbox."""
+
+import datetime as dt
+import uuid
+
+import pytest
+
+from config.errors import ServiceUnavailable
+from ingestion import repository
+from ingestion.chunking import Chunk
+from ingestion.enums import JobStage, JobStatus
+from ingestion.formats import FileFormat
+from ingestion.job import Job, zero_counts
+
+CREATED = dt.datetime(2016, 12, 1, 0, 4, 19, tzinfo=dt.UTC)
+
+
+def a_job(**changes) -> Job:
+    job_id = uuid.uuid4().hex
+    values = {
+        "job_id": job_id,
+        "file_id": uuid.uuid4().hex,
+        "owner_id": 7,
+        "owner_name": "ana",
+        "filename": "fraud_transactions_2k.csv",
+        "file_type": "csv",
+        "file_size": 616_517,
+        "sha256": "72978a0384eb3aa79c4f826a6c1bcea9a48e71b99f51ff703d0249eae2c99420",
+        "stored_name": f"{job_id}.csv",
+        "source_name": f"{job_id}.csv",
+        "format": FileFormat("csv", "utf-8", delimiter=",", header=("EVENT_TIMESTAMP", "order_price")),
+        "total_lines": 1611,
+        "preview": [{"EVENT_TIMESTAMP": "2022-12-24T15:53:30Z", "order_price": "7.53"}],
+        "timestamp_field": "EVENT_TIMESTAMP",
+        "log_type": "",
+        "created_at": CREATED,
+        "counts": zero_counts(1611),
+    }
+    return Job(**{**values, **changes})
+
+
+def test_a_job_comes_back_exactly_as_it_was_stored():
+    job = a_job(plan=[Chunk(0, 0, 616_517, 1)], stage=JobStage.PARSE, stages={"validate_ms": 12})
+
+    repository.job_insert(job)
+
+    assert repository.job_get(job.job_id) == job
+    assert repository.job_get_by_file(job.file_id) == job
+
+
+def test_an_update_of_a_field_the_job_does_not_have_fails_loudly():
+    job = a_job()
+    repository.job_insert(job)
+
+    with pytest.raises(KeyError, match="statuss"):
+        repository.job_update(job.job_id, {"statuss": "completed"})
+
+
+def test_a_legal_transition_is_applied_and_an_illegal_one_refused():
+    job = a_job()
+    repository.job_insert(job)
+
+    assert repository.job_transition(job.job_id, to=JobStatus.PROCESSING, changes={"stage": JobStage.VALIDATE})
+    assert repository.job_transition(job.job_id, to=JobStatus.PROCESSING) is False  # already there
+    assert repository.job_transition(job.job_id, to=JobStatus.COMPLETED)
+    with pytest.raises(repository.IllegalTransition, match="completed -> processing"):
+        repository.job_transition(job.job_id, to=JobStatus.PROCESSING)
+    stored = repository.job_get(job.job_id)
+    assert stored.status == JobStatus.COMPLETED
+    assert stored.stage == JobStage.VALIDATE
+
+
+def test_a_finished_attempt_records_one_event_however_often_it_is_told():
+    job = a_job()
+    at = dt.datetime.now(dt.UTC)
+
+    repository.event_record(job=job, status=JobStatus.COMPLETED, at=at)
+    repository.event_record(job=job, status=JobStatus.COMPLETED, at=at)
+
+    events = [event for event in repository.events_since(at) if event["job_id"] == job.job_id]
+    assert len(events) == 1
+    assert events[0]["status"] == "completed"
+    assert events[0]["owner_id"] == 7
+
+
+def test_each_consumer_claims_an_event_once():
+    event_id = f"{uuid.uuid4().hex}:1:finished"
+
+    assert repository.event_claim(event_id, "fraud") is True
+    assert repository.event_claim(event_id, "fraud") is False
+    assert repository.event_claim(event_id, "webhooks") is True
+
+
+def test_an_unreachable_server_is_one_service_unavailable_error(settings):
+    settings.MONGODB_URI = "mongodb://127.0.0.1:1/logs_platform_test"
+
+    with pytest.raises(ServiceUnavailable, match="The job database is unavailable"):
+        repository.job_get("any")
+    with pytest.raises(ServiceUnavailable):
+        repository.claim("any", "run", "run:any:1")
