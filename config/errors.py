@@ -1,6 +1,6 @@
 """One application error type, rendered by one DRF exception handler as {"success": false, "error": ...}."""
 
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -37,3 +37,15 @@ def api_exception_handler(error: Exception, context: dict) -> Response | None:
     if isinstance(error, exceptions.APIException):
         response.data = {"success": False, "error": _first_message(error.detail)}
     return response
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one error shape of the API, for the schema."""
+
+    success = serializers.BooleanField(default=False)
+    error = serializers.CharField()
+
+
+def error_responses(*codes: int) -> dict:
+    """Schema responses for the given error statuses, all with the one error shape."""
+    return dict.fromkeys(codes, ErrorSerializer)

@@ -6,8 +6,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import redis
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from config import mongo
 from config.celery import app as celery_app
@@ -61,11 +65,35 @@ def _run(check: Callable[[], str]) -> dict:
     return {"status": status, "latency_ms": round((time.perf_counter() - started) * 1000, 1), "detail": detail}
 
 
-@require_GET
-def health(request: HttpRequest) -> JsonResponse:
-    # Checks run side by side so a dead server costs one timeout, not four.
-    with ThreadPoolExecutor(max_workers=len(CHECKS)) as pool:
-        results = dict(zip(CHECKS, pool.map(_run, CHECKS.values()), strict=True))
-    healthy = all(result["status"] == "up" for result in results.values())
-    body = {"status": "up" if healthy else "down", "dependencies": results}
-    return JsonResponse(body, status=200 if healthy else 503)
+class DependencySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["up", "down"])
+    latency_ms = serializers.FloatField()
+    detail = serializers.CharField()
+
+
+HealthSerializer = inline_serializer(
+    "Health",
+    {
+        "status": serializers.ChoiceField(choices=["up", "down"]),
+        "dependencies": serializers.DictField(child=DependencySerializer(), help_text=", ".join(CHECKS)),
+    },
+)
+
+
+class HealthApi(APIView):
+    """The one endpoint without authentication: load balancers and monitors call it."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+    @extend_schema(
+        summary="Health of every dependency", auth=[], responses={200: HealthSerializer, 503: HealthSerializer}
+    )
+    def get(self, request: Request) -> Response:
+        # Checks run side by side so a dead server costs one timeout, not four.
+        with ThreadPoolExecutor(max_workers=len(CHECKS)) as pool:
+            results = dict(zip(CHECKS, pool.map(_run, CHECKS.values()), strict=True))
+        healthy = all(result["status"] == "up" for result in results.values())
+        body = {"status": "up" if healthy else "down", "dependencies": results}
+        return Response(body, status=200 if healthy else 503)

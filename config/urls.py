@@ -1,12 +1,22 @@
-"""URL map: admin, health, the logs API and pages."""
+"""URL map: pages, the REST API and its docs, the admin, health."""
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from config.health import health
+from config.health import HealthApi
 
 urlpatterns = [
+    path("", include("uploads_app.urls")),
+    path("", include("analytics.urls")),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("api/health", health, name="health"),
+    path("api/health", HealthApi.as_view(), name="health"),
     path("api/logs/", include("uploads_app.api_urls")),
+    path("api/", include("analytics.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
 ]

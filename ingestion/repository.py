@@ -91,15 +91,17 @@ def job_get_by_file(file_id: str) -> Job | None:
 
 
 def job_page(
-    *, owner_id: int | None, status: str | None, filename: str | None, skip: int, limit: int
+    *, owner_id: int | None, status: str | None, search: str | None, skip: int, limit: int
 ) -> tuple[list[Job], int]:
+    """A page of jobs, newest first; `search` matches part of the file name, or a whole job or file id."""
     query: dict = {}
     if owner_id is not None:
         query["owner_id"] = owner_id
     if status:
         query["status"] = status
-    if filename:
-        query["filename"] = {"$regex": _literal_pattern(filename), "$options": "i"}
+    if search:
+        name = {"filename": {"$regex": _literal_pattern(search), "$options": "i"}}
+        query["$or"] = [name, {"_id": search}, {"file_id": search}]
     with _collection(UPLOADS) as uploads:
         total = uploads.count_documents(query)
         documents = list(uploads.find(query).sort("created_at", DESCENDING).skip(skip).limit(limit))

@@ -1,6 +1,10 @@
 """Job reads: which jobs a user may see, and a job as the API and the pages show it."""
 
+import ast
+from collections.abc import Iterator
+
 from django.contrib.auth.models import AbstractBaseUser
+from django_celery_results.models import TaskResult
 from rest_framework import status
 
 from config.errors import ApplicationError
@@ -31,12 +35,12 @@ def owner_scope(user: AbstractBaseUser) -> int | None:
 
 
 def job_page(
-    *, user: AbstractBaseUser, status_filter: str | None, page: int, page_size: int, filename: str | None = None
+    *, user: AbstractBaseUser, status_filter: str | None, page: int, page_size: int, search: str | None = None
 ) -> tuple[list[Job], int]:
     return repo.job_page(
         owner_id=owner_scope(user),
         status=status_filter,
-        filename=filename,
+        search=search,
         skip=(page - 1) * page_size,
         limit=page_size,
     )
@@ -85,6 +89,36 @@ def job_detail(job: Job) -> dict:
     }
 
 
+# Whole-file stages, then the chunk stages (summed over chunks), then the wall-clock total.
+STAGE_ORDER = ("validate", "preview", "parse", "enrich", "index", "elapsed")
+
+
+def stage_timings(job: Job) -> list[tuple[str, int]]:
+    """(stage, milliseconds) in pipeline order, for the stages that have run."""
+    return [(name, job.stages[f"{name}_ms"]) for name in STAGE_ORDER if f"{name}_ms" in job.stages]
+
+
 def dead_letters_page(*, job: Job, page: int, page_size: int) -> tuple[list[dict], int]:
     rows = repo.dead_letters_page(job.job_id, skip=(page - 1) * page_size, limit=page_size)
     return rows, repo.dead_letters_count(job.job_id)
+
+
+def dead_letters_iter(*, job: Job) -> Iterator[dict]:
+    return repo.dead_letters_iter(job.job_id)
+
+
+def job_task_results(*, job: Job, limit: int = 50) -> list[TaskResult]:
+    """The Celery task results (django-celery-results) of a job's current attempt, oldest first."""
+    results = TaskResult.objects.filter(task_args__contains=job.job_id).order_by("date_created")[: limit * 4]
+    return [result for result in results if _task_attempt(result.task_args) == job.attempt][:limit]
+
+
+def _task_attempt(task_args: str | None) -> int | None:
+    """Our tasks take (job_id, attempt[, chunk]); the results store them as a JSON string of their repr."""
+    try:
+        args = ast.literal_eval(task_args or "")
+        if isinstance(args, str):
+            args = ast.literal_eval(args)
+    except (ValueError, SyntaxError):
+        return None
+    return args[1] if isinstance(args, list | tuple) and len(args) > 1 else None

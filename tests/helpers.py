@@ -3,10 +3,12 @@
 import gzip
 import re
 import time
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from config.celery import app as celery_app
 from config.es import get_es
 from tests.datafiles import DATA_DIR as DATA
 
@@ -74,3 +76,13 @@ def delete_prefix(prefix: str) -> None:
     if indices:
         es.indices.delete(index=indices)
     es.options(ignore_status=404).indices.delete_index_template(name=prefix)
+
+
+@contextmanager
+def worker_paused():
+    """The real worker stops taking tasks (they wait in the broker) until the block ends."""
+    celery_app.control.cancel_consumer("celery", reply=True, timeout=10)
+    try:
+        yield
+    finally:
+        celery_app.control.add_consumer("celery", reply=True, timeout=10)

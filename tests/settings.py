@@ -24,3 +24,5 @@ from config.settings import DATABASES
 # The Celery worker of the test run is another process: it must open the very database the tests use.
 DATABASES["default"]["TEST"] = {"NAME": DATABASES["default"]["NAME"]}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Pages under test get their static files straight from the app folders (no collectstatic run).
+WHITENOISE_USE_FINDERS = True

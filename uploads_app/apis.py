@@ -1,18 +1,70 @@
 """The logs REST API: thin views that parse input, call one ingestion service or selector, and render."""
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from config.errors import ApplicationError
+from config.errors import ApplicationError, error_responses
 from ingestion import selectors
 from ingestion.enums import JobStatus
 from ingestion.files import ReceivedFile
 from ingestion.job import Job
 from ingestion.services import jobs
+
+
+class JobSummarySerializer(serializers.Serializer):
+    file_id = serializers.CharField()
+    job_id = serializers.CharField()
+    filename = serializers.CharField()
+    file_type = serializers.CharField(help_text="csv, json, ndjson, jsonl, or one of these with .gz")
+    file_size = serializers.IntegerField(help_text="bytes as uploaded")
+    total_lines = serializers.IntegerField(help_text="records in the file (a CSV header is not one)")
+    status = serializers.ChoiceField(choices=[item.value for item in JobStatus])
+    uploaded_at = serializers.DateTimeField()
+    status_url = serializers.CharField()
+
+
+class UploadedSerializer(JobSummarySerializer):
+    preview_lines = serializers.IntegerField()
+    preview = serializers.ListField(child=serializers.DictField(), help_text="the first 10 parsed records")
+
+
+class CountsSerializer(serializers.Serializer):
+    total_lines = serializers.IntegerField()
+    indexed = serializers.IntegerField()
+    dead_lettered = serializers.IntegerField()
+    fallback = serializers.IntegerField()
+    skipped_blank = serializers.IntegerField()
+
+
+class LineErrorSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    reason = serializers.CharField()
+
+
+class JobDetailSerializer(serializers.Serializer):
+    job_id = serializers.CharField()
+    file_id = serializers.CharField()
+    filename = serializers.CharField()
+    status = serializers.ChoiceField(choices=[item.value for item in JobStatus])
+    stage = serializers.CharField()
+    attempt = serializers.IntegerField()
+    progress = serializers.FloatField(help_text="percent of the lines accounted for")
+    counts = CountsSerializer(help_text="indexed + dead_lettered + fallback + skipped_blank == total_lines when done")
+    indices = serializers.ListField(child=serializers.CharField())
+    errors = LineErrorSerializer(many=True)
+    reason = serializers.CharField(allow_null=True)
+    log_type = serializers.CharField(allow_null=True)
+    timestamp_field = serializers.CharField(allow_null=True)
+    field_types = serializers.DictField(child=serializers.CharField())
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    stages = serializers.DictField(child=serializers.IntegerField(), help_text="milliseconds per stage")
 
 
 def _summary(job: Job) -> dict:
@@ -27,6 +79,23 @@ class UploadCreateApi(APIView):
         file = serializers.FileField(allow_empty_file=True)
         log_type = serializers.CharField(required=False, allow_blank=True, max_length=40)
 
+    @extend_schema(
+        summary="Upload a log file",
+        description="Multipart field `file` (.csv, .json, .ndjson, .jsonl, or .gz of these), optional `log_type`. "
+        "The file is checked and previewed at once; its job runs in the background.",
+        request={"multipart/form-data": InputSerializer},
+        responses={
+            201: inline_serializer(
+                "UploadCreated",
+                {
+                    "success": serializers.BooleanField(),
+                    "message": serializers.CharField(),
+                    "data": UploadedSerializer(),
+                },
+            ),
+            **error_responses(400, 401, 403, 413, 429, 503),
+        },
+    )
     def post(self, request: Request) -> Response:
         if "file" not in request.FILES:  # parses the body: our upload handler streams it to disk now
             raise ApplicationError("No file provided")
@@ -50,6 +119,23 @@ class UploadListApi(APIView):
         page = serializers.IntegerField(min_value=1, default=1)
         page_size = serializers.IntegerField(min_value=1, max_value=200, default=50)
 
+    @extend_schema(
+        summary="List uploads",
+        description="Your uploads (staff: everyone's), newest first.",
+        parameters=[FilterSerializer],
+        responses={
+            200: inline_serializer(
+                "UploadPage",
+                {
+                    "count": serializers.IntegerField(),
+                    "page": serializers.IntegerField(),
+                    "page_size": serializers.IntegerField(),
+                    "results": JobSummarySerializer(many=True),
+                },
+            ),
+            **error_responses(400, 401, 403),
+        },
+    )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -63,6 +149,21 @@ class UploadListApi(APIView):
 
 
 class UploadDeleteApi(APIView):
+    @extend_schema(
+        summary="Delete an upload",
+        description="The file, its job record, its dead letters and all its indexed documents.",
+        responses={
+            200: inline_serializer(
+                "UploadDeleted",
+                {
+                    "success": serializers.BooleanField(),
+                    "message": serializers.CharField(),
+                    "documents_deleted": serializers.IntegerField(),
+                },
+            ),
+            **error_responses(401, 403, 404, 409),
+        },
+    )
     def delete(self, request: Request, file_id: str) -> Response:
         job = selectors.job_get_by_file(file_id=file_id, user=request.user)
         deleted = jobs.job_delete(job=job)
@@ -70,11 +171,18 @@ class UploadDeleteApi(APIView):
 
 
 class JobDetailApi(APIView):
+    @extend_schema(summary="A job's status", responses={200: JobDetailSerializer, **error_responses(401, 403, 404)})
     def get(self, request: Request, job_id: str) -> Response:
         return Response(selectors.job_detail(selectors.job_get(job_id=job_id, user=request.user)))
 
 
 class JobRetryApi(APIView):
+    @extend_schema(
+        summary="Run a finished job again",
+        description="Document ids are deterministic, so a retry never duplicates documents.",
+        request=None,
+        responses={202: JobDetailSerializer, **error_responses(401, 403, 404, 409)},
+    )
     def post(self, request: Request, job_id: str) -> Response:
         job = jobs.job_retry(job=selectors.job_get(job_id=job_id, user=request.user))
         return Response(selectors.job_detail(job), status=status.HTTP_202_ACCEPTED)

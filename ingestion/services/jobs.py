@@ -12,11 +12,11 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from rest_framework import status
 
-from config.errors import ApplicationError
+from config.errors import ApplicationError, ServiceUnavailable
 from config.es import get_es
 from ingestion import files
 from ingestion import repository as repo
-from ingestion.bulk import delete_file_documents, refresh
+from ingestion.bulk import TransientIndexError, delete_file_documents, refresh
 from ingestion.dispatch import dispatch_chunk, dispatch_job
 from ingestion.enums import COUNT_NAMES, JobStage, JobStatus
 from ingestion.files import ReceivedFile
@@ -104,7 +104,12 @@ def job_delete(*, job: Job) -> int:
     """Delete an upload: its documents, dead letters, files and record; returns the documents deleted."""
     if job.status == JobStatus.PROCESSING:
         raise ApplicationError("Job is still processing; delete it when it has finished", status.HTTP_409_CONFLICT)
-    deleted = delete_file_documents(get_es(), settings.LOGS_INDEX_PREFIX, job.file_id)
+    try:
+        deleted = delete_file_documents(get_es(), settings.LOGS_INDEX_PREFIX, job.file_id)
+    except TransientIndexError as error:
+        raise ServiceUnavailable(
+            "The search index is unavailable, so nothing was deleted; try again shortly"
+        ) from error
     repo.dead_letters_delete(job.job_id)
     repo.release_claims(job.job_id)
     _clean_work(job.job_id)

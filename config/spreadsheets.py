@@ -1,0 +1,27 @@
+"""CSV downloads that are safe to open in a spreadsheet, streamed row by row."""
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+
+# A cell starting with one of these is read as a formula by Excel, LibreOffice and Google Sheets.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize(value: object) -> str:
+    """The cell as text, prefixed with ' when a spreadsheet would otherwise run it as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def csv_lines(header: list[str], rows: Iterable[Iterable[object]]) -> Iterator[str]:
+    """CSV text, one line at a time (for a StreamingHttpResponse); every cell neutralized."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([neutralize(cell) for cell in header])
+    yield buffer.getvalue()
+    for row in rows:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([neutralize(cell) for cell in row])
+        yield buffer.getvalue()

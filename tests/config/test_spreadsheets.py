@@ -1,0 +1,29 @@
+"""CSV cells are neutralised against spreadsheet formula injection."""
+
+import pytest
+
+from config.spreadsheets import csv_lines, neutralize
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+1", "'+1"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tTAB", "'\tTAB"),
+        ("\rCR", "'\rCR"),
+        ("Invalid JSON", "Invalid JSON"),
+        (42, "42"),
+        (None, ""),
+    ],
+)
+def test_a_cell_a_spreadsheet_would_run_gets_a_leading_quote(value, expected):
+    assert neutralize(value) == expected
+
+
+def test_csv_lines_neutralize_header_and_rows_and_quote_what_needs_it():
+    lines = list(csv_lines(["line", "raw"], [(3, '=1+1, "quoted"'), (4, "ok")]))
+
+    assert lines == ["line,raw\r\n", '3,"\'=1+1, ""quoted"""\r\n', "4,ok\r\n"]

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from uploads_app import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("uploads/", views.upload_page, name="upload"),
+    path("jobs/", views.job_list, name="job-list"),
+    path("jobs/<str:job_id>/", views.job_detail, name="job-page"),
+    path("jobs/<str:job_id>/dead-letters.csv", views.dead_letters_csv, name="job-dead-letters"),
+    path("jobs/<str:job_id>/retry", views.job_retry, name="job-page-retry"),
+    path("jobs/<str:job_id>/delete", views.job_delete, name="job-page-delete"),
+]

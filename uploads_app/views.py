@@ -1,0 +1,178 @@
+"""The upload and job pages: server-rendered, live parts refreshed by htmx, actions as POST forms."""
+
+import math
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from config.errors import ApplicationError
+from config.spreadsheets import csv_lines
+from ingestion import selectors
+from ingestion.enums import JobStatus
+from ingestion.formats import ALLOWED_EXTENSIONS
+from ingestion.job import Job
+from ingestion.services import jobs
+
+JOBS_PER_PAGE = 25
+DEAD_LETTERS_PER_PAGE = 50
+
+
+def _job_or_404(request: HttpRequest, job_id: str) -> Job:
+    try:
+        return selectors.job_get(job_id=job_id, user=request.user)
+    except ApplicationError as error:
+        raise Http404(error.message) from error
+
+
+def _page_number(request: HttpRequest, name: str = "page") -> int:
+    try:
+        return max(1, min(int(request.GET.get(name, 1)), 10**6))
+    except ValueError:
+        return 1
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """The upload page for a signed-in user, the sign-in page for anyone else."""
+    if not request.user.is_authenticated:
+        return redirect(settings.LOGIN_URL)
+    return upload_page(request)
+
+
+@login_required
+@require_GET
+def upload_page(request: HttpRequest) -> HttpResponse:
+    extensions = [*ALLOWED_EXTENSIONS, *(f"{extension}.gz" for extension in ALLOWED_EXTENSIONS)]
+    return render(
+        request,
+        "uploads/upload.html",
+        {"nav": "upload", "accept": ",".join([*ALLOWED_EXTENSIONS, ".gz"]), "extensions": extensions},
+    )
+
+
+@login_required
+@require_GET
+def job_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status") or None
+    if status not in {item.value for item in JobStatus}:
+        status = None
+    search = request.GET.get("q", "").strip()[:200]
+    page = _page_number(request)
+    items, total = selectors.job_page(
+        user=request.user, status_filter=status, page=page, page_size=JOBS_PER_PAGE, search=search or None
+    )
+    pages = max(1, math.ceil(total / JOBS_PER_PAGE))
+    context = {
+        "nav": "jobs",
+        "jobs": [(job, selectors.job_detail(job)) for job in items],
+        "total": total,
+        "page": page,
+        "pages": pages,
+        "status": status or "",
+        "q": search,
+        "statuses": list(JobStatus),
+        "running": any(not job.finished for job in items),
+        "show_owner": request.user.is_staff,
+    }
+    template = "uploads/_job_rows.html" if request.htmx else "uploads/job_list.html"
+    return render(request, template, context)
+
+
+def _job_context(request: HttpRequest, job: Job) -> dict:
+    dead_page = _page_number(request, "dead_page")
+    dead_letters, dead_total = selectors.dead_letters_page(job=job, page=dead_page, page_size=DEAD_LETTERS_PER_PAGE)
+    detail = selectors.job_detail(job)
+    counts = detail["counts"]
+    columns = list(dict.fromkeys(name for record in job.preview for name in record))
+    return {
+        "nav": "jobs",
+        "job": job,
+        "detail": detail,
+        "accounted": sum(value for name, value in counts.items() if name != "total_lines"),
+        "columns": [(name, job.field_types.get(name)) for name in columns],
+        "stage_timings": selectors.stage_timings(job),
+        "preview_rows": [[record.get(name) for name in columns] for record in job.preview],
+        "dead_letters": dead_letters,
+        "dead_total": dead_total,
+        "dead_page": dead_page,
+        "dead_pages": max(1, math.ceil(dead_total / DEAD_LETTERS_PER_PAGE)),
+        "tasks": selectors.job_task_results(job=job),
+        "kibana_discover": _kibana_discover(job),
+    }
+
+
+def _kibana_discover(job: Job) -> str | None:
+    if not settings.KIBANA_URL:
+        return None
+    query = f'job_id:"{job.job_id}"'
+    return (
+        f"{settings.KIBANA_URL}/app/discover#/?_g=(time:(from:'1970-01-01T00:00:00.000Z',to:now))"
+        f"&_a=(query:(language:kuery,query:'{query}'))"
+    )
+
+
+@login_required
+@require_GET
+def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
+    job = _job_or_404(request, job_id)
+    template = "uploads/_job_live.html" if request.htmx else "uploads/job_detail.html"
+    return render(request, template, _job_context(request, job))
+
+
+@login_required
+@require_GET
+def dead_letters_csv(request: HttpRequest, job_id: str) -> StreamingHttpResponse:
+    """The rejected rows (line, reason, raw) for fix-and-reupload; cells are safe to open in a spreadsheet."""
+    job = _job_or_404(request, job_id)
+    rows = ((row["line"], row["reason"], row["raw"]) for row in selectors.dead_letters_iter(job=job))
+    response = StreamingHttpResponse(csv_lines(["line", "reason", "raw"], rows), content_type="text/csv")
+    stem = job.filename.rsplit(".", 1)[0][:80] or "upload"
+    response["Content-Disposition"] = f'attachment; filename="{_ascii(stem)}-rejected-rows.csv"'
+    return response
+
+
+def _ascii(text: str) -> str:
+    return "".join(char if char.isascii() and (char.isalnum() or char in "-_.") else "_" for char in text)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def job_retry(request: HttpRequest, job_id: str) -> HttpResponse:
+    job = _job_or_404(request, job_id)
+    if request.method == "GET":
+        return _confirm(request, job, "retry")
+    try:
+        jobs.job_retry(job=job)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Retry of {job.filename} queued.")
+    return redirect("job-page", job_id=job.job_id)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def job_delete(request: HttpRequest, job_id: str) -> HttpResponse:
+    job = _job_or_404(request, job_id)
+    if request.method == "GET":
+        return _confirm(request, job, "delete")
+    try:
+        deleted = jobs.job_delete(job=job)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("job-page", job_id=job.job_id)
+    messages.success(request, f"Deleted {job.filename} and its {deleted:,} indexed documents.")
+    return redirect("job-list")
+
+
+def _confirm(request: HttpRequest, job: Job, action: str) -> HttpResponse:
+    return render(
+        request,
+        "uploads/confirm.html",
+        {"nav": "jobs", "job": job, "action": action, "cancel_url": reverse("job-page", kwargs={"job_id": job.job_id})},
+    )
