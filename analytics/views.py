@@ -1,14 +1,229 @@
-"""Search, analytics, dashboard and fraud pages (filled by the read-side issues)."""
+"""Search, analytics and dashboard pages: the same query builders as the API, rendered on the server."""
 
+from urllib.parse import urlencode
+
+import orjson
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-TITLES = {"search": "Search", "analytics": "Analytics", "dashboard": "Dashboard", "fraud": "Fraud alerts"}
+from analytics import panels, search
+from analytics.dashboard import dashboard
+from analytics.filters import EventFilters, check_field_name, filters_from, scoped_search
+from config.errors import ApplicationError
+from config.kibana import discover_url
+from ingestion.documents import CANONICAL_FIELDS
+from ingestion.log_types import LOG_TYPE_LABELS
+
+SORTS = {
+    "-@timestamp": "Newest first",
+    "@timestamp": "Oldest first",
+    "-amount": "Largest amount first",
+    "amount": "Smallest amount first",
+}
+# Fields offered for "top values"; any other field of the data works too (typed into the box).
+TOP_FIELD_CHOICES = (
+    "geo.country_iso_code",
+    "geo.city_name",
+    "user_id",
+    "products.product_name",
+    "url",
+    "request",
+    "product_category",
+    "http_status",
+    "log_type",
+)
+
+
+def _lucene(filters: EventFilters) -> str:
+    """The same filters in Lucene syntax, for Kibana Discover."""
+    parts = [f"({filters.text})"] if filters.text else []
+    pairs = [("log_type", filters.log_types), ("geo.country_iso_code", filters.countries), ("job_id", filters.job_ids)]
+    pairs += [("http_status", tuple(map(str, filters.http_statuses))), *filters.fields.items()]
+    for name, values in pairs:
+        if values:
+            escaped = name.replace("@", "\\@")
+            parts.append("(" + " OR ".join(f'{escaped}:"{value}"' for value in values) + ")")
+    return " AND ".join(parts)
+
+
+def _with_added_field_filter(request: HttpRequest) -> HttpResponse | None:
+    """The form's "add a field filter" pair becomes an ordinary field=value parameter."""
+    name, value = request.GET.get("add_field", "").strip(), request.GET.get("add_value", "").strip()
+    if not name or not value:
+        return None
+    params = [
+        (key, item) for key, items in request.GET.lists() for item in items if key not in ("add_field", "add_value")
+    ]
+    return redirect(f"{request.path}?{urlencode([*params, (check_field_name(name), value)])}")
+
+
+def _filter_context(filters: EventFilters) -> dict:
+    params = filters.as_params()
+    return {
+        "log_types": LOG_TYPE_LABELS.items(),
+        "filters": filters,
+        "field_filters": [(name, value) for name, values in filters.fields.items() for value in values],
+        "params": urlencode(params),
+        "search_url": "/search/?" + urlencode(params),
+        "kibana_url": discover_url(
+            _lucene(filters), time_from=filters.start or "now-30y", time_to=filters.end or "now"
+        ),
+    }
+
+
+def _render_error(request: HttpRequest, template: str, error: ApplicationError, context: dict) -> HttpResponse:
+    return render(request, template, {**context, "error": error.message}, status=error.status_code)
+
+
+@login_required
+@require_GET
+def search_page(request: HttpRequest) -> HttpResponse:
+    context = {
+        "nav": "search",
+        "sorts": SORTS,
+        "sort": request.GET.get("sort", search.DEFAULT_SORT),
+        "log_types": LOG_TYPE_LABELS.items(),
+    }
+    try:
+        if response := _with_added_field_filter(request):
+            return response
+        filters = filters_from(request.GET)
+        context.update(_filter_context(filters))
+        page = search.search_page(
+            user=request.user,
+            filters=filters,
+            sort=context["sort"],
+            page_size=25,
+            cursor=request.GET.get("cursor", ""),
+        )
+    except ApplicationError as error:
+        return _render_error(request, "analytics/search.html", error, context)
+    results = [{**hit, "summary": _summary(hit["source"]), "highlights": _highlights(hit)} for hit in page["results"]]
+    next_params = [*filters.as_params(), ("sort", context["sort"]), ("cursor", page["next"])] if page["next"] else None
+    context.update(
+        {
+            "page": page,
+            "results": results,
+            "next_url": "?" + urlencode(next_params) if next_params else None,
+            "first_url": "?" + urlencode([*filters.as_params(), ("sort", context["sort"])]),
+            "is_first_page": not request.GET.get("cursor"),
+            "export_params": urlencode([*filters.as_params(), ("sort", context["sort"])]),
+        }
+    )
+    return render(request, "analytics/search.html", context)
+
+
+def _highlights(hit: dict, limit: int = 3) -> list[tuple[str, str]]:
+    """(field, fragment) pairs; a keyword and its full-text twin mark the same words once."""
+    seen, pairs = set(), []
+    for name, fragments in hit["highlight"].items():
+        for fragment in fragments:
+            if fragment not in seen:
+                seen.add(fragment)
+                pairs.append((name.removesuffix(".text"), fragment))
+    return pairs[:limit]
+
+
+def _summary(source: dict) -> list[tuple[str, str]]:
+    """A few telling fields of an event for its line in the results."""
+    keys = ("log_type", "amount", "currency", "user_id", "ip", "geo", "http_status", "message", "url", "request")
+    shown = []
+    for key in keys:
+        value = source.get(key)
+        if key == "geo" and isinstance(value, dict):
+            value = ", ".join(filter(None, (value.get("city_name"), value.get("country_iso_code")))) or None
+        if value not in (None, "", {}):
+            shown.append((key, str(value)[:140]))
+    return shown[:6]
+
+
+@login_required
+@require_GET
+def event_page(request: HttpRequest, doc_id: str) -> HttpResponse:
+    try:
+        event = search.document_get(user=request.user, doc_id=doc_id)
+    except ApplicationError as error:
+        return render(request, "404.html", {"nav": "search"}, status=error.status_code)
+    source = event["source"]
+    canonical = [(name, _dotted(source, name)) for name in CANONICAL_FIELDS if _dotted(source, name) is not None]
+    return render(
+        request,
+        "analytics/event.html",
+        {
+            "nav": "search",
+            "event": event,
+            "canonical": canonical,
+            "pretty": orjson.dumps(source, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode(),
+            "job_search_url": "/search/?" + urlencode({"job_id": source.get("job_id", "")}),
+        },
+    )
+
+
+def _dotted(source: dict, name: str) -> object:
+    value: object = source
+    for part in name.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+@login_required
+@require_GET
+def analytics_page(request: HttpRequest) -> HttpResponse:
+    context = {"nav": "analytics", "top_choices": TOP_FIELD_CHOICES, "log_types": LOG_TYPE_LABELS.items()}
+    try:
+        if response := _with_added_field_filter(request):
+            return response
+        filters = filters_from(request.GET)
+        top_field = check_field_name(request.GET.get("field") or "geo.country_iso_code")
+        context.update(_filter_context(filters))
+        base = scoped_search(request.user, filters)
+        data = {
+            "summary": panels.summary(base),
+            "timeline": panels.timeline(base),
+            "categories": panels.categories(base),
+            "top": panels.top(base, top_field, 15),
+            "geo": panels.geo(base, 4),
+            "status": panels.status(base),
+            "heatmap": panels.heatmap(base),
+        }
+    except ApplicationError as error:
+        return _render_error(request, "analytics/analytics.html", error, context)
+    context.update(
+        {
+            "data": data,
+            "chart_data": data,
+            "top_field": top_field,
+            "filter_params": filters.as_params(),
+            "heat_rows": _heat_rows(data["heatmap"]),
+            "hours": range(24),
+        }
+    )
+    return render(request, "analytics/analytics.html", context)
+
+
+def _heat_rows(heatmap: dict) -> list[tuple[str, list[tuple[int, int]]]]:
+    """Weekday rows of (count, shade 0-9): the heatmap is an HTML table, readable without a chart."""
+    top = heatmap["max"] or 1
+    return [
+        (day, [(count, round(9 * count / top)) for count in row])
+        for day, row in zip(heatmap["days"], heatmap["cells"], strict=True)
+    ]
+
+
+@login_required
+@require_GET
+def dashboard_page(request: HttpRequest) -> HttpResponse:
+    board = dashboard(user=request.user)
+    context = {"nav": "dashboard", "board": board, "total_jobs": sum(board["jobs_by_status"].values())}
+    template = "analytics/_dashboard_body.html" if request.htmx else "analytics/dashboard.html"
+    return render(request, template, context)
 
 
 @login_required
 @require_GET
 def coming_soon(request: HttpRequest, page: str) -> HttpResponse:
-    return render(request, "analytics/coming_soon.html", {"nav": page, "title": TITLES[page]})
+    return render(request, "analytics/coming_soon.html", {"nav": page, "title": "Fraud alerts"})

@@ -9,7 +9,12 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralize(value: object) -> str:
-    """The cell as text, prefixed with ' when a spreadsheet would otherwise run it as a formula."""
+    """The cell as text, prefixed with ' when a spreadsheet would otherwise run it as a formula.
+
+    A number (a JSON number, not text that looks like one) is written as it is: -15.9 is a value.
+    """
+    if isinstance(value, int | float):
+        return str(value)
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 

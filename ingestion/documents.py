@@ -11,6 +11,8 @@ from functools import lru_cache
 from django.conf import settings
 from elasticsearch import BadRequestError, Elasticsearch
 
+from ingestion.field_names import LINE_ITEM_FIELDS
+
 # Fields every document may carry, whatever the file held; the file's own fields sit beside them.
 CANONICAL_FIELDS = {
     "@timestamp": "date",
@@ -25,10 +27,15 @@ CANONICAL_FIELDS = {
     "geo.city_name": "keyword",
     "geo.location": "geo_point",
     "geo_status": "keyword",
+    "http_status": "integer",
     "job_id": "keyword",
     "file_id": "keyword",
+    "owner": "keyword",
     "line": "long",
 }
+# Arrays of line items (an order's products) are nested documents, so each item's own category and
+# price aggregate together (a flat array would mix the categories and prices of different items).
+NESTED_FIELDS = LINE_ITEM_FIELDS
 # A string field `name` is a keyword; its full-text twin is `name.text`.
 TEXT_SUBFIELD = "text"
 
@@ -42,6 +49,14 @@ DAILY_MAPPINGS = {
     "date_detection": False,
     "numeric_detection": False,
     "dynamic_templates": [
+        {
+            "line_items_nested": {
+                "match_mapping_type": "object",
+                "match_pattern": "regex",
+                "match": "^(" + "|".join(NESTED_FIELDS) + ")$",
+                "mapping": {"type": "nested"},
+            }
+        },
         {
             "strings_as_keyword": {
                 "match_mapping_type": "string",
@@ -60,7 +75,9 @@ DAILY_MAPPINGS = {
         "currency": {"type": "keyword"},
         "job_id": {"type": "keyword"},
         "file_id": {"type": "keyword"},
+        "owner": {"type": "keyword"},
         "geo_status": {"type": "keyword"},
+        "http_status": {"type": "integer"},
         "amount": {"type": "double"},
         "ip": {"type": "ip"},
         "geo": {

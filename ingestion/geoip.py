@@ -69,19 +69,50 @@ def lookup(ip: str) -> GeoResult:
     )
 
 
+# Files exported from an Elastic stack carry a location resolved at the source (Kibana's sample orders).
+_FILE_GEO_FIELDS = ("geoip", "geo_ip")
+
+
+def _from_file(doc: dict) -> GeoResult | None:
+    """The location a record already carries, used when it has no IP we can place."""
+    for name in _FILE_GEO_FIELDS:
+        source = doc.get(name)
+        if not isinstance(source, dict) or not isinstance(source.get("country_iso_code"), str):
+            continue
+        location = source.get("location")
+        lat = lon = None
+        if isinstance(location, dict):
+            lat, lon = location.get("lat"), location.get("lon")
+        if not (
+            isinstance(lat, int | float) and isinstance(lon, int | float) and -90 <= lat <= 90 and -180 <= lon <= 180
+        ):
+            lat = lon = None
+        city = source.get("city_name")
+        return GeoResult(
+            "from_file", source["country_iso_code"], None, city if isinstance(city, str) else None, lat, lon
+        )
+    return None
+
+
 def enrich(doc: dict) -> str:
-    """Add `geo` fields (merged into an existing `geo` dict) and `geo_status` for the doc's `ip`; return the status."""
+    """Add `geo` fields (merged into an existing `geo` dict) and `geo_status` for the doc's `ip`; return the status.
+
+    A record with no IP we can place keeps the location its file already carries, if any (`from_file`).
+    """
     geo = doc.get("geo")
     if geo is not None and not isinstance(geo, dict):
         # The mapping makes `geo` an object: a scalar there would get the whole document rejected.
         doc["geo_original"] = doc.pop("geo")
     ip = doc.get("ip")
-    if not ip:
-        return "none"
-    result = lookup(ip)
+    result = lookup(ip) if ip else None
+    if result is None or result.status != "found":
+        carried = _from_file(doc)
+        if carried is None:
+            if result is not None:
+                doc["geo_status"] = result.status
+            return result.status if result is not None else "none"
+        result = carried
     doc["geo_status"] = result.status
-    if result.status != "found":
-        return result.status
     fields = doc.get("geo")
     if fields is None:
         fields = doc["geo"] = {}

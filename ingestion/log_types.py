@@ -22,3 +22,14 @@ def guess_log_type(fields: Iterable[str]) -> str:
     if viewed and any("session" in name for name in names):
         return "page_view"
     return "event"
+
+
+# The labels guess_log_type gives, as people read them.
+LOG_TYPE_LABELS = {
+    "transaction": "Transactions",
+    "order": "Orders",
+    "page_view": "Page views",
+    "error": "Errors",
+    "access": "Web access logs",
+    "event": "Other events",
+}

@@ -14,6 +14,9 @@ _AMOUNT_KEYS = normalized(field_names.AMOUNT_FIELDS)
 _CURRENCY_KEYS = normalized(field_names.CURRENCY_FIELDS)
 _USER_KEYS = normalized(field_names.USER_FIELDS)
 _SESSION_KEYS = normalized(field_names.SESSION_FIELDS)
+_QUANTITY_KEYS = normalized(field_names.QUANTITY_FIELDS)
+_STATUS_KEYS = normalized(field_names.STATUS_FIELDS)
+_UNIT_PRICE_KEYS = frozenset(normalized(field_names.UNIT_PRICE_FIELDS))
 
 
 class RecordError(ValueError):
@@ -112,6 +115,8 @@ class _Layout(NamedTuple):
     currency: tuple[str, ...]
     user_id: tuple[str, ...]
     session_id: tuple[str, ...]
+    quantity: tuple[str, ...]
+    status: tuple[str, ...]
 
 
 _layouts: dict[tuple[str, ...], _Layout] = {}
@@ -135,6 +140,8 @@ def _layout(keys: tuple[str, ...]) -> _Layout:
             present(_CURRENCY_KEYS),
             present(_USER_KEYS),
             present(_SESSION_KEYS),
+            present(_QUANTITY_KEYS),
+            present(_STATUS_KEYS),
         )
         if len(_layouts) >= _MAX_LAYOUTS:
             _layouts.clear()
@@ -153,11 +160,30 @@ def _first_ip(document: dict, keys: tuple[str, ...]) -> str | None:
     return None
 
 
-def _first_amount(document: dict, keys: tuple[str, ...]) -> float | None:
-    for key in keys:
+def _first_amount(document: dict, layout: _Layout) -> float | None:
+    """The first numeric amount field; a unit price with a quantity beside it gives the line amount."""
+    for key in layout.amount:
         number = as_number(document[key])
-        if number is not None:
-            return number
+        if number is None:
+            continue
+        if normalize_name(key) in _UNIT_PRICE_KEYS:
+            quantity = next((q for q in map(as_number, map(document.get, layout.quantity)) if q is not None), None)
+            if quantity is not None:
+                # Rounded so that binary noise (0.1 * 3) does not leak into sums shown to the cent.
+                return round(number * quantity, 6)
+        return number
+    return None
+
+
+def _http_status(document: dict, keys: tuple[str, ...]) -> int | None:
+    for key in keys:
+        value = document[key]
+        if type(value) is str and value.strip().isdigit():
+            value = int(value)
+        if type(value) is float and value.is_integer():
+            value = int(value)
+        if type(value) is int and 100 <= value <= 599:
+            return value
     return None
 
 
@@ -202,11 +228,15 @@ def build_document(record: dict, *, timestamp_field: str, numeric: dict[str, typ
 
     current_amount = document.get("amount")
     if not (type(current_amount) in (int, float) and as_number(current_amount) is not None):
-        amount = _first_amount(document, layout.amount)
+        amount = _first_amount(document, layout)
         if amount is not None:
             _set_canonical(document, "amount", amount, as_number(current_amount) == amount)
         elif "amount" in document:
             document["amount_original"] = document.pop("amount")
+
+    status = _http_status(document, layout.status)
+    if status is not None:
+        _set_canonical(document, "http_status", status, document.get("http_status") == status)
 
     for name, keys, upper in (
         ("currency", layout.currency, True),

@@ -121,6 +121,14 @@ def jobs_stale(*, status: JobStatus, before: dt.datetime, field: str) -> list[Jo
         ]
 
 
+def jobs_finished_since(*, owner_id: int | None, since: dt.datetime) -> list[Job]:
+    query: dict = {"finished_at": {"$gte": since}}
+    if owner_id is not None:
+        query["owner_id"] = owner_id
+    with _collection(UPLOADS) as uploads:
+        return [Job.from_document(document) for document in uploads.find(query).sort("finished_at", 1)]
+
+
 def jobs_count_by_status(*, owner_id: int | None) -> dict[str, int]:
     query = {} if owner_id is None else {"owner_id": owner_id}
     with _collection(UPLOADS) as uploads:

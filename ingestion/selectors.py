@@ -1,6 +1,7 @@
 """Job reads: which jobs a user may see, and a job as the API and the pages show it."""
 
 import ast
+import datetime as dt
 from collections.abc import Iterator
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -9,7 +10,7 @@ from rest_framework import status
 
 from config.errors import ApplicationError
 from ingestion import repository as repo
-from ingestion.enums import JobStatus
+from ingestion.enums import COUNT_NAMES, JobStatus
 from ingestion.job import Job
 from ingestion.services.jobs import totals
 
@@ -44,6 +45,36 @@ def job_page(
         skip=(page - 1) * page_size,
         limit=page_size,
     )
+
+
+def jobs_by_status(*, user: AbstractBaseUser) -> dict[str, int]:
+    return repo.jobs_count_by_status(owner_id=owner_scope(user))
+
+
+def ingest_activity(*, user: AbstractBaseUser, now: dt.datetime, days: int = 14) -> dict:
+    """Lines indexed, dead-lettered and in fallback per day of finishing, the last 24 hours and the ingest rate."""
+    jobs = repo.jobs_finished_since(owner_id=owner_scope(user), since=now - dt.timedelta(days=days))
+    per_day = {
+        (now - dt.timedelta(days=offset)).date().isoformat(): dict.fromkeys(("jobs", *COUNT_NAMES), 0)
+        for offset in range(days - 1, -1, -1)
+    }
+    recent = [job for job in jobs if job.finished_at >= now - dt.timedelta(hours=24)]
+    for job in jobs:
+        day = per_day.get(job.finished_at.date().isoformat())
+        if day is not None:
+            day["jobs"] += 1
+            for name in COUNT_NAMES:
+                day[name] += job.counts.get(name, 0)
+    busy_seconds = sum(job.stages.get("elapsed_ms", 0) for job in recent) / 1000
+    indexed_24h = sum(job.counts.get("indexed", 0) for job in recent)
+    return {
+        "per_day": [{"day": day, **values} for day, values in per_day.items()],
+        "last_24h": {name: sum(job.counts.get(name, 0) for job in recent) for name in COUNT_NAMES},
+        "jobs_24h": len(recent),
+        # Events per second while jobs ran: what a user waits for, not diluted by idle hours.
+        "ingest_rate": round(indexed_24h / busy_seconds) if busy_seconds else None,
+        "totals": {name: sum(day[name] for day in per_day.values()) for name in COUNT_NAMES},
+    }
 
 
 def job_summary(job: Job) -> dict:

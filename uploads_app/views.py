@@ -11,11 +11,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from config.errors import ApplicationError
+from config.kibana import discover_url
 from config.spreadsheets import csv_lines
 from ingestion import selectors
 from ingestion.enums import JobStatus
 from ingestion.formats import ALLOWED_EXTENSIONS
 from ingestion.job import Job
+from ingestion.log_types import LOG_TYPE_LABELS
 from ingestion.services import jobs
 
 JOBS_PER_PAGE = 25
@@ -51,7 +53,12 @@ def upload_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "uploads/upload.html",
-        {"nav": "upload", "accept": ",".join([*ALLOWED_EXTENSIONS, ".gz"]), "extensions": extensions},
+        {
+            "nav": "upload",
+            "accept": ",".join([*ALLOWED_EXTENSIONS, ".gz"]),
+            "extensions": extensions,
+            "log_types": LOG_TYPE_LABELS.items(),
+        },
     )
 
 
@@ -102,18 +109,8 @@ def _job_context(request: HttpRequest, job: Job) -> dict:
         "dead_page": dead_page,
         "dead_pages": max(1, math.ceil(dead_total / DEAD_LETTERS_PER_PAGE)),
         "tasks": selectors.job_task_results(job=job),
-        "kibana_discover": _kibana_discover(job),
+        "kibana_discover": discover_url(f'job_id:"{job.job_id}"'),
     }
-
-
-def _kibana_discover(job: Job) -> str | None:
-    if not settings.KIBANA_URL:
-        return None
-    query = f'job_id:"{job.job_id}"'
-    return (
-        f"{settings.KIBANA_URL}/app/discover#/?_g=(time:(from:'1970-01-01T00:00:00.000Z',to:now))"
-        f"&_a=(query:(language:kuery,query:'{query}'))"
-    )
 
 
 @login_required

@@ -163,6 +163,7 @@ def chunk_stage(stage: str) -> Callable:
 def chunk_parse(job: Job, chunk: Chunk) -> dict:
     """Parse a chunk into documents (a work file); unparseable rows become dead letters."""
     numeric = {name: NUMERIC_TYPES[kind] for name, kind in job.numeric_columns.items()}
+    owner = str(job.owner_id)  # every read is scoped to it
     dead, parsed, blank = [], 0, 0
     with open(files.work_dir(job.job_id, job.attempt) / f"{chunk.number}.parsed", "wb") as out:
         for line, record, error, raw in _rows(job, chunk):
@@ -179,7 +180,7 @@ def chunk_parse(job: Job, chunk: Chunk) -> dict:
             except RecordError as failure:
                 dead.append({"line": line, "raw": raw, "reason": str(failure)})
                 continue
-            doc["job_id"], doc["file_id"], doc["line"] = job.job_id, job.file_id, line
+            doc["job_id"], doc["file_id"], doc["line"], doc["owner"] = job.job_id, job.file_id, line, owner
             out.write(orjson.dumps((line, doc)))
             out.write(b"\n")
             parsed += 1

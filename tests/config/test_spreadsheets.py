@@ -16,10 +16,13 @@ from config.spreadsheets import csv_lines, neutralize
         ("\rCR", "'\rCR"),
         ("Invalid JSON", "Invalid JSON"),
         (42, "42"),
+        (-15.9, "-15.9"),
+        ("-12311.21", "'-12311.21"),
+        ("-1+1", "'-1+1"),
         (None, ""),
     ],
 )
-def test_a_cell_a_spreadsheet_would_run_gets_a_leading_quote(value, expected):
+def test_text_a_spreadsheet_would_run_gets_a_leading_quote_and_numbers_stay_numbers(value, expected):
     assert neutralize(value) == expected
 
 

@@ -4,7 +4,7 @@ import orjson
 import pytest
 
 from ingestion.geoip import enrich, lookup
-from tests.datafiles import WEB_ACCESS_LOGS
+from tests.datafiles import ECOMMERCE_ORDERS, WEB_ACCESS_LOGS, first_json_record
 
 
 def test_a_public_ip_is_found_with_country_and_location():
@@ -85,3 +85,20 @@ def test_a_scalar_geo_field_is_moved_aside_so_the_geo_object_can_be_added():
 
 def test_a_real_client_ip_from_the_web_access_logs_is_located_in_china():
     assert lookup("223.87.60.27").country_iso_code == "CN"
+
+
+def test_an_order_without_ip_keeps_the_location_its_file_carries():
+    doc = first_json_record(ECOMMERCE_ORDERS)
+
+    assert enrich(doc) == "from_file"
+
+    assert doc["geo"] == {"country_iso_code": "EG", "city_name": "Cairo", "location": {"lat": 30.1, "lon": 31.3}}
+    assert doc["geo_status"] == "from_file"
+
+
+def test_an_ip_the_database_places_wins_over_the_files_own_location():
+    doc = {"ip": "8.8.8.8", "geoip": {"country_iso_code": "EG", "location": {"lat": 30.1, "lon": 31.3}}}
+
+    assert enrich(doc) == "found"
+
+    assert doc["geo"]["country_iso_code"] == "US"

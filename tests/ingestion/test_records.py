@@ -47,7 +47,7 @@ def test_it_coerces_numeric_csv_columns_from_the_real_retail_file():
     assert document["Quantity"] == 24
     assert document["UnitPrice"] == 3.75
     assert document["InvoiceNo"] == "536370"
-    assert document["amount"] == 3.75
+    assert document["amount"] == 90.0  # the line amount: 24 x 3.75
     assert document["user_id"] == "12583"
 
 
@@ -143,3 +143,42 @@ def test_an_existing_timestamp_field_with_other_content_moves_aside():
     document = build_document(record, timestamp_field="event_time", numeric={}, log_type="event")
     assert document["@timestamp"] == "2022-11-07T15:18:25.000Z"
     assert document["@timestamp_original"] == "2020-01-01T00:00:00Z"
+
+
+def test_a_line_amount_is_unit_price_times_quantity_even_for_a_cancellation():
+    record = {"InvoiceDate": "12/1/2010 14:33", "InvoiceNo": "C536548", "Quantity": "-2", "UnitPrice": "7.95"}
+
+    document = build_document(
+        record, timestamp_field="InvoiceDate", numeric={"Quantity": int, "UnitPrice": float}, log_type="order"
+    )
+
+    assert document["amount"] == -15.9
+
+
+def test_an_order_total_is_not_multiplied_by_the_quantity():
+    record = first_json_record(ECOMMERCE_ORDERS)
+
+    document = build_document(record, timestamp_field="order_date", numeric={}, log_type="order")
+
+    assert record["total_quantity"] == 2
+    assert document["amount"] == record["taxful_total_price"]
+
+
+def test_the_http_status_of_an_access_log_line_is_a_canonical_number():
+    document = build_document(
+        first_json_record(WEB_ACCESS_LOGS), timestamp_field="timestamp", numeric={}, log_type="access"
+    )
+
+    assert document["http_status"] == 200
+
+
+@pytest.mark.parametrize("value", ["OK", "paid", 42, 1200, True])
+def test_a_status_that_is_not_an_http_code_is_not_taken(value):
+    document = build_document(
+        {"timestamp": "2024-05-01T10:00:00Z", "status": value},
+        timestamp_field="timestamp",
+        numeric={},
+        log_type="event",
+    )
+
+    assert "http_status" not in document

@@ -1,0 +1,170 @@
+"""The read-side REST API: search, export, one event, analytics panels, the operations dashboard."""
+
+from zoneinfo import available_timezones
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from analytics import panels, search
+from analytics.dashboard import dashboard
+from analytics.exports import csv_export, ndjson_export
+from analytics.filters import EventFilters, check_field_name, filters_from, scoped_search
+from config.errors import ApplicationError, error_responses
+
+FILTER_PARAMETERS = [
+    OpenApiParameter("q", str, description='simple_query_string syntax: words, "phrases", -not, a|b, prefix*'),
+    OpenApiParameter("log_type", str, many=True),
+    OpenApiParameter("country", str, many=True, description="GeoIP country code, e.g. US"),
+    OpenApiParameter("job_id", str, many=True),
+    OpenApiParameter("status", int, many=True, description="HTTP status, e.g. 404"),
+    OpenApiParameter("from", str, description="ISO 8601 (2024-05-01T10:00:00Z) or date math (now-7d)"),
+    OpenApiParameter("to", str, description="ISO 8601 or date math"),
+    OpenApiParameter("owner", str, description="staff only: one uploader's user id"),
+    OpenApiParameter(
+        "field=value",
+        str,
+        description="any other parameter filters on that field, e.g. geoip.country_iso_code=US",
+        required=False,
+    ),
+]
+
+
+class HitSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="file_id:line")
+    index = serializers.CharField()
+    source = serializers.DictField()
+    highlight = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class TotalSerializer(serializers.Serializer):
+    value = serializers.IntegerField()
+    relation = serializers.ChoiceField(choices=["eq", "gte"])
+
+
+class SearchPageSerializer(serializers.Serializer):
+    total = TotalSerializer()
+    results = HitSerializer(many=True)
+    next = serializers.CharField(allow_null=True, help_text="pass as cursor= with the same filters")
+
+
+class SearchApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        sort = serializers.CharField(
+            required=False, default=search.DEFAULT_SORT, help_text="field, -field for descending"
+        )
+        page_size = serializers.IntegerField(required=False, default=20, min_value=1, max_value=search.MAX_PAGE_SIZE)
+        cursor = serializers.CharField(required=False, default="", allow_blank=True)
+
+    @extend_schema(
+        summary="Search the events",
+        parameters=[*FILTER_PARAMETERS, InputSerializer],
+        responses={200: SearchPageSerializer, **error_responses(400, 401, 403, 410, 429)},
+    )
+    def get(self, request: Request) -> Response:
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        page = search.search_page(
+            user=request.user, filters=filters_from(request.query_params), **params.validated_data
+        )
+        return Response(page)
+
+
+class SearchExportApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        format = serializers.ChoiceField(choices=["csv", "ndjson"], default="csv")
+        sort = serializers.CharField(required=False, default=search.DEFAULT_SORT)
+
+    @extend_schema(
+        summary="Export every matching event",
+        description="Streamed: CSV (cells neutralised against formula injection) or NDJSON.",
+        parameters=[*FILTER_PARAMETERS, InputSerializer],
+        responses={
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, "application/x-ndjson"): OpenApiTypes.STR,
+            **error_responses(400, 401, 403),
+        },
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        hits = search.export_hits(
+            user=request.user, filters=filters_from(request.query_params), sort=params.validated_data["sort"]
+        )
+        if params.validated_data["format"] == "ndjson":
+            response = StreamingHttpResponse(ndjson_export(hits), content_type="application/x-ndjson")
+        else:
+            response = StreamingHttpResponse(csv_export(hits), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="events.{params.validated_data["format"]}"'
+        return response
+
+
+class EventDetailApi(APIView):
+    @extend_schema(
+        summary="One event",
+        responses={
+            200: inline_serializer(
+                "Event",
+                {"id": serializers.CharField(), "index": serializers.CharField(), "source": serializers.DictField()},
+            ),
+            **error_responses(401, 403, 404),
+        },
+    )
+    def get(self, request: Request, doc_id: str) -> Response:
+        return Response(search.document_get(user=request.user, doc_id=doc_id))
+
+
+class AnalyticsPanelApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        field = serializers.CharField(required=False, help_text="top: the field whose values to count")
+        size = serializers.IntegerField(required=False, default=10, min_value=1, max_value=100)
+        interval = serializers.ChoiceField(choices=[name for name, _ in panels.INTERVALS], required=False)
+        precision = serializers.IntegerField(required=False, default=3, min_value=0, max_value=10)
+        tz = serializers.CharField(required=False, default="UTC", help_text="heatmap: IANA time zone")
+
+    @extend_schema(
+        summary="An analytics panel",
+        description="summary, timeline, top (field=), categories, geo, status, heatmap; plain numbers.",
+        parameters=[*FILTER_PARAMETERS, InputSerializer],
+        responses={200: OpenApiTypes.OBJECT, **error_responses(400, 401, 403, 404)},
+    )
+    def get(self, request: Request, panel: str) -> Response:
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        return Response(panel_data(request, panel, params.validated_data))
+
+
+def panel_data(request: Request, panel: str, options: dict, filters: EventFilters | None = None) -> dict:
+    """One panel for the request's user and filters; the pages call this too."""
+    if panel not in panels.PANELS:
+        raise ApplicationError(f"No panel '{panel}'; panels: {', '.join(panels.PANELS)}", 404)
+    base = scoped_search(request.user, filters if filters is not None else filters_from(request.query_params))
+    if panel == "top":
+        if not options.get("field"):
+            raise ApplicationError("field: which field's top values? e.g. field=geo.country_iso_code")
+        return panels.top(base, check_field_name(options["field"]), options.get("size", 10))
+    if panel in ("timeline", "status"):
+        return getattr(panels, panel)(base, options.get("interval"))
+    if panel == "geo":
+        return panels.geo(base, options.get("precision", 3))
+    if panel == "heatmap":
+        zone = options.get("tz", "UTC")
+        if zone not in available_timezones():
+            raise ApplicationError(f"tz: '{zone[:40]}' is not a time zone (e.g. Europe/Paris)")
+        return panels.heatmap(base, zone)
+    return panels.PANELS[panel](base)
+
+
+class DashboardApi(APIView):
+    @extend_schema(
+        summary="The operations dashboard",
+        description="Jobs by status, lines ingested per day and in the last 24 h, ingest rate, dead letters and "
+        "fallback, documents (and, for staff, disk size) per daily index, dependency health.",
+        responses={200: OpenApiTypes.OBJECT, **error_responses(401, 403)},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(dashboard(user=request.user))

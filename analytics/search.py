@@ -1,0 +1,150 @@
+"""Searching the events: a page of hits with highlights and an exact total, cursors past 10,000, exports.
+
+Pages after the first continue a point in time (PIT) with `search_after`, so paging through millions
+of hits sees one consistent snapshot and never repeats or skips a document.
+"""
+
+import base64
+import binascii
+from collections.abc import Iterator
+
+import orjson
+from django.contrib.auth.models import AbstractBaseUser
+from elasticsearch import ApiError, NotFoundError
+from elasticsearch_dsl import Search
+from rest_framework import status
+
+from analytics.filters import EventFilters, check_field_name, scoped_search, text_query
+from config.errors import ApplicationError
+from config.es import get_es
+from ingestion.documents import events_alias
+
+PIT_KEEP_ALIVE = "5m"
+MAX_PAGE_SIZE = 500
+EXPORT_PAGE_SIZE = 5000
+DEFAULT_SORT = "-@timestamp"
+HIGHLIGHT = {
+    "pre_tags": ["<mark>"],
+    "post_tags": ["</mark>"],
+    # Fragments come back HTML-escaped with only our <mark> tags added, so pages can show them as they are.
+    "encoder": "html",
+    "require_field_match": False,
+    "fragment_size": 160,
+    "number_of_fragments": 3,
+}
+
+
+def _sort(sort: str) -> list[dict]:
+    name = check_field_name(sort.removeprefix("-"))
+    # unmapped_type: sorting on a field some indices lack is not an error, those hits just sort last.
+    return [{name: {"order": "desc" if sort.startswith("-") else "asc", "unmapped_type": "keyword"}}]
+
+
+def _encode_cursor(pit_id: str, after: list) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps({"pit": pit_id, "after": after})).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[str, list]:
+    try:
+        data = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return str(data["pit"]), list(data["after"])
+    except (binascii.Error, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        raise ApplicationError("cursor: not a cursor this API gave out") from None
+
+
+def _open_pit() -> str:
+    return get_es().open_point_in_time(index=events_alias(), keep_alive=PIT_KEEP_ALIVE, ignore_unavailable=True)["id"]
+
+
+def _run(search: Search) -> dict:
+    try:
+        return search.using(get_es()).execute().to_dict()
+    except NotFoundError as error:
+        if "search_context_missing" in str(error) or "point in time" in str(error).lower():
+            raise ApplicationError(
+                "cursor: this result set has expired; start the search again", status.HTTP_410_GONE
+            ) from error
+        raise
+    except ApiError as error:
+        if error.status_code == 400:
+            raise ApplicationError(f"Elasticsearch could not run this search: {_reason(error)}") from error
+        raise
+
+
+def _reason(error: ApiError) -> str:
+    info = error.info if isinstance(error.info, dict) else {}
+    causes = info.get("error", {}).get("root_cause") or [info.get("error", {})]
+    return str((causes[0] or {}).get("reason") or error.message)[:300]
+
+
+def _page_search(user: AbstractBaseUser, filters: EventFilters, sort: str, size: int, pit_id: str, after) -> Search:
+    # A PIT search names no index: the PIT carries it.
+    search = scoped_search(user, filters, Search())
+    search = search.sort(*_sort(sort)).extra(
+        size=size, track_total_hits=True, pit={"id": pit_id, "keep_alive": PIT_KEEP_ALIVE}
+    )
+    if after is not None:
+        search = search.extra(search_after=after)
+    if filters.text:
+        # Only the words typed are marked, not the values of the filters (owner, job id) around them.
+        search = search.highlight("*").highlight_options(
+            **HIGHLIGHT, highlight_query=text_query(filters.text).to_dict()
+        )
+    return search
+
+
+def search_page(
+    *, user: AbstractBaseUser, filters: EventFilters, sort: str = DEFAULT_SORT, page_size: int = 20, cursor: str = ""
+) -> dict:
+    """One page of hits: {"total": {"value", "relation"}, "results": [...], "next": cursor or None}."""
+    size = max(1, min(page_size, MAX_PAGE_SIZE))
+    pit_id, after = _decode_cursor(cursor) if cursor else (_open_pit(), None)
+    response = _run(_page_search(user, filters, sort or DEFAULT_SORT, size, pit_id, after))
+    hits = response["hits"]["hits"]
+    total = response["hits"]["total"]
+    next_cursor = None
+    if len(hits) == size:
+        next_cursor = _encode_cursor(response.get("pit_id", pit_id), hits[-1]["sort"])
+    return {
+        "total": {"value": total["value"], "relation": total["relation"]},
+        "results": [
+            {"id": hit["_id"], "index": hit["_index"], "source": hit["_source"], "highlight": hit.get("highlight", {})}
+            for hit in hits
+        ],
+        "next": next_cursor,
+    }
+
+
+def count(*, user: AbstractBaseUser, filters: EventFilters) -> int:
+    return scoped_search(user, filters).count()
+
+
+def document_get(*, user: AbstractBaseUser, doc_id: str) -> dict:
+    """One event by its id (`file_id:line`), if this user may see it."""
+    search = scoped_search(user, EventFilters()).filter("ids", values=[doc_id]).extra(size=1)
+    hits = _run(search)["hits"]["hits"]
+    if not hits:
+        raise ApplicationError("Event not found", status.HTTP_404_NOT_FOUND)
+    return {"id": hits[0]["_id"], "index": hits[0]["_index"], "source": hits[0]["_source"]}
+
+
+def export_hits(*, user: AbstractBaseUser, filters: EventFilters, sort: str = DEFAULT_SORT) -> Iterator[dict]:
+    """Every matching hit, page by page through one PIT: memory holds one page, whatever the total."""
+    pit_id, after = _open_pit(), None
+    try:
+        while True:
+            search = scoped_search(user, filters, Search()).sort(*_sort(sort or DEFAULT_SORT))
+            search = search.extra(
+                size=EXPORT_PAGE_SIZE, track_total_hits=False, pit={"id": pit_id, "keep_alive": PIT_KEEP_ALIVE}
+            )
+            if after is not None:
+                search = search.extra(search_after=after)
+            response = _run(search)
+            pit_id = response.get("pit_id", pit_id)
+            hits = response["hits"]["hits"]
+            yield from hits
+            if len(hits) < EXPORT_PAGE_SIZE:
+                return
+            after = hits[-1]["sort"]
+    finally:
+        get_es().options(ignore_status=404).close_point_in_time(id=pit_id)

@@ -1,0 +1,21 @@
+"""Template filters for the read-side pages."""
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def get_item(mapping: dict, key: str) -> object:
+    """mapping[key] for keys a template cannot spell (`@timestamp`, `geo.country_iso_code`)."""
+    return mapping.get(key) if isinstance(mapping, dict) else None
+
+
+@register.filter
+def money(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.2f}"
+
+
+@register.filter
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f} %"

@@ -1,0 +1,44 @@
+"""GET /api/dashboard on the real servers: the user's own jobs, ingest activity and indices; health."""
+
+import datetime as dt
+
+from tests.analytics.conftest import client_for
+
+
+def test_the_dashboard_counts_my_jobs_lines_and_documents_per_daily_index(read_side, analyst):
+    board = analyst.get("/api/dashboard").json()
+
+    assert board["jobs_by_status"]["completed"] == 2
+    assert sum(board["jobs_by_status"].values()) == 2
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    assert board["ingest"]["per_day"][-1]["day"] == today
+    assert board["ingest"]["per_day"][-1]["indexed"] == 4_675 + 8_557
+    assert board["ingest"]["last_24h"]["indexed"] == 4_675 + 8_557
+    assert board["ingest"]["ingest_rate"] > 0
+    assert sum(row["documents"] for row in board["indices"]) == 4_675 + 8_557
+    assert all("size_bytes" not in row for row in board["indices"])
+    assert set(board["health"]["dependencies"]) == {"mongodb", "redis", "elasticsearch", "celery"}
+
+
+def test_the_dashboard_never_shows_another_users_jobs_or_documents(read_side, other_user):
+    board = other_user.get("/api/dashboard").json()
+
+    assert sum(board["jobs_by_status"].values()) == 1
+    assert board["ingest"]["last_24h"]["indexed"] == 3_000
+    assert {row["index"][-10:-6] for row in board["indices"]} == {"2018"}  # the web logs, none of the 2016 orders
+    assert sum(row["documents"] for row in board["indices"]) == 3_000
+
+
+def test_a_new_user_sees_an_empty_dashboard(read_side):
+    board = client_for(900_099, "newcomer").get("/api/dashboard").json()
+
+    assert sum(board["jobs_by_status"].values()) == 0
+    assert board["indices"] == []
+    assert board["ingest"]["ingest_rate"] is None
+
+
+def test_staff_see_every_index_with_its_disk_size(read_side, staff_client):
+    board = staff_client.get("/api/dashboard").json()
+
+    assert {row["index"][-10:] for row in board["indices"]} >= {"2016.12.01", "2018.07.22"}
+    assert all(row["size_bytes"] > 0 for row in board["indices"])

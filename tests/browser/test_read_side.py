@@ -1,0 +1,87 @@
+"""Search, analytics and the dashboard in a real browser, on events the real worker indexed."""
+
+import pytest
+from playwright.sync_api import expect
+from rest_framework.test import APIClient
+
+from tests.browser.conftest import screenshot, sign_in
+from tests.datafiles import ECOMMERCE_ORDERS
+from tests.helpers import upload_and_wait
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def orders_of(celery_worker, member):
+    client = APIClient()
+    client.force_authenticate(member)
+    data, _job = upload_and_wait(client, ECOMMERCE_ORDERS.name, ECOMMERCE_ORDERS.read_bytes())
+    return data
+
+
+def test_the_search_page_finds_and_highlights_a_term_and_opens_an_event(page, orders_of):
+    sign_in(page, "maria")
+    page.goto("/search/")
+    page.get_by_label("Search", exact=True).fill("Underwood")
+    page.get_by_role("button", name="Apply").click()
+
+    expect(page.locator("#search-total")).to_contain_text("matching events")
+    first = page.locator("#search-results .result").first
+    expect(first.locator("mark").first).to_have_text("Underwood")
+    screenshot(page, "search-page")
+
+    first.get_by_role("link").first.click()
+    expect(page.locator("#event-source")).to_contain_text("Underwood")
+    expect(page.locator("#event-source")).to_contain_text(orders_of["file_id"])
+    screenshot(page, "event-page")
+
+
+def test_a_search_syntax_error_is_explained_on_the_page(page, orders_of):
+    sign_in(page, "maria")
+    page.goto('/search/?q="unclosed')
+
+    expect(page.get_by_role("alert")).to_have_text('Query syntax: a phrase is opened with " but never closed')
+
+
+def test_the_analytics_page_draws_its_charts_with_data(page, orders_of):
+    sign_in(page, "maria")
+    page.goto(f"/analytics/?job_id={orders_of['job_id']}")
+
+    expect(page.locator("[data-kpi='orders']")).to_have_text("4,675")
+    expect(page.locator("[data-kpi='revenue']")).to_have_text("350,859.04")
+    expect(page.locator("[data-kpi='median']")).to_have_text("63.98")
+    for chart in ("chart-timeline", "chart-revenue", "chart-categories", "chart-top", "chart-geo"):
+        page.wait_for_function(
+            "id => window.analyticsCharts && window.analyticsCharts[id] && "
+            "window.analyticsCharts[id].data.datasets[0].data.length > 0",
+            arg=chart,
+        )
+    expect(page.locator("#categories-table")).to_contain_text("92,809.81")
+    expect(page.locator("#countries-table")).to_contain_text("US (US)")
+    assert sum(int(cell) for cell in page.locator("#heatmap td").all_inner_texts()) == 4_675
+    screenshot(page, "analytics-page")
+
+
+def test_the_dashboard_shows_job_counts(page, orders_of):
+    sign_in(page, "maria")
+    page.goto("/dashboard/")
+
+    expect(page.locator("[data-kpi='jobs']")).to_have_text("1")
+    expect(page.locator("[data-status='completed']")).to_have_text("1")
+    expect(page.locator("[data-kpi='indexed-24h']")).to_have_text("4,675")
+    expect(page.locator("#indices-table tbody tr")).to_have_count(31)
+    page.wait_for_function("window.dashboardChart && window.dashboardChart.data.datasets[0].data.some(v => v > 0)")
+    screenshot(page, "dashboard-page")
+
+
+def test_read_pages_fit_a_375_px_screen(phone, orders_of):
+    sign_in(phone, "maria")
+    for path, name in (
+        ("/search/?q=Underwood", "search-375"),
+        ("/analytics/", "analytics-375"),
+        ("/dashboard/", "dashboard-375"),
+    ):
+        phone.goto(path)
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, (path, width)
+        screenshot(phone, name)
