@@ -79,10 +79,11 @@ demo: install .env
 	token=$$($(PY) manage.py create_api_token demo) && \
 	$(PY) manage.py upload_file $(DEMO_FILE) --token $$token
 
-# Figures for the README: needs `make run` first.
+# Figures for the README: needs `make run` first. Ingest rates, then the read side over 1 M events.
 bench: install .env
 	@set -a; . ./.env; set +a; \
-	LOGS_API_TOKEN=$$($(PY) manage.py create_api_token bench) $(PY) bench/ingest.py
+	token=$$($(PY) manage.py create_api_token bench) && \
+	LOGS_API_TOKEN=$$token $(PY) bench/ingest.py && LOGS_API_TOKEN=$$token $(PY) bench/read_side.py
 
 lint: install
 	$(PY) -m ruff format --check .
