@@ -1,6 +1,7 @@
 from django.urls import path
 
 from analytics import apis
+from analytics.fraud import apis as fraud_apis
 
 urlpatterns = [
     path("search", apis.SearchApi.as_view(), name="search-api"),
@@ -8,4 +9,9 @@ urlpatterns = [
     path("events/<str:doc_id>", apis.EventDetailApi.as_view(), name="event-detail"),
     path("analytics/<str:panel>", apis.AnalyticsPanelApi.as_view(), name="analytics-panel"),
     path("dashboard", apis.DashboardApi.as_view(), name="dashboard-api"),
+    path("fraud/alerts", fraud_apis.AlertListApi.as_view(), name="fraud-alerts"),
+    path("fraud/alerts/<int:alert_id>", fraud_apis.AlertDetailApi.as_view(), name="fraud-alert"),
+    path("fraud/alerts/<int:alert_id>/status", fraud_apis.AlertStatusApi.as_view(), name="fraud-alert-status"),
+    path("fraud/rules", fraud_apis.RuleListApi.as_view(), name="fraud-rules"),
+    path("fraud/scan", fraud_apis.ScanApi.as_view(), name="fraud-scan"),
 ]

@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from elasticsearch_dsl import A
 
 from analytics.filters import EventFilters, scoped_search
+from analytics.fraud.selectors import alert_counts
 from config.es import get_es
 from config.health import check_all
 from ingestion import selectors
@@ -38,5 +39,6 @@ def dashboard(*, user: AbstractBaseUser) -> dict:
         "jobs_by_status": selectors.jobs_by_status(user=user),
         "ingest": selectors.ingest_activity(user=user, now=now),
         "indices": _indices(user),
+        "fraud_alerts": alert_counts(user=user),
         "health": check_all(),
     }

@@ -49,11 +49,16 @@ def _walk(properties: dict, prefix: str, types: dict[str, str], nested: set[str]
             _walk(spec["properties"], f"{path}.", types, nested)
 
 
-def field_map(*names: str) -> FieldMap:
-    """The merged mapping; read again when it is old or lacks one of `names` (a file may just have brought it)."""
+def field_map(*names: str, fresh: bool = False) -> FieldMap:
+    """The merged mapping; read again when asked, when old, or when it lacks one of `names` (new in a file)."""
     alias = events_alias()
     cached = _cache.get(alias)
-    if cached and time.monotonic() - cached[0] < _CACHE_SECONDS and all(name in cached[1].types for name in names):
+    if (
+        cached
+        and not fresh
+        and time.monotonic() - cached[0] < _CACHE_SECONDS
+        and all(name in cached[1].types for name in names)
+    ):
         return cached[1]
     types: dict[str, str] = {}
     nested: set[str] = set()

@@ -128,23 +128,30 @@ def document_get(*, user: AbstractBaseUser, doc_id: str) -> dict:
     return {"id": hits[0]["_id"], "index": hits[0]["_index"], "source": hits[0]["_source"]}
 
 
-def export_hits(*, user: AbstractBaseUser, filters: EventFilters, sort: str = DEFAULT_SORT) -> Iterator[dict]:
-    """Every matching hit, page by page through one PIT: memory holds one page, whatever the total."""
+def iter_hits(search: Search, sort: str = DEFAULT_SORT, page_size: int = EXPORT_PAGE_SIZE) -> Iterator[dict]:
+    """Every hit of a (scoped) search, page by page through one PIT: memory holds one page, whatever the total.
+
+    The search must name no index (the PIT does): build it on `Search()`.
+    """
     pit_id, after = _open_pit(), None
     try:
         while True:
-            search = scoped_search(user, filters, Search()).sort(*_sort(sort or DEFAULT_SORT))
-            search = search.extra(
-                size=EXPORT_PAGE_SIZE, track_total_hits=False, pit={"id": pit_id, "keep_alive": PIT_KEEP_ALIVE}
+            page = search.sort(*_sort(sort)).extra(
+                size=page_size, track_total_hits=False, pit={"id": pit_id, "keep_alive": PIT_KEEP_ALIVE}
             )
             if after is not None:
-                search = search.extra(search_after=after)
-            response = _run(search)
+                page = page.extra(search_after=after)
+            response = _run(page)
             pit_id = response.get("pit_id", pit_id)
             hits = response["hits"]["hits"]
             yield from hits
-            if len(hits) < EXPORT_PAGE_SIZE:
+            if len(hits) < page_size:
                 return
             after = hits[-1]["sort"]
     finally:
         get_es().options(ignore_status=404).close_point_in_time(id=pit_id)
+
+
+def export_hits(*, user: AbstractBaseUser, filters: EventFilters, sort: str = DEFAULT_SORT) -> Iterator[dict]:
+    """Every matching hit, for an export."""
+    return iter_hits(scoped_search(user, filters, Search()), sort or DEFAULT_SORT)

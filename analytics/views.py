@@ -221,9 +221,3 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
     context = {"nav": "dashboard", "board": board, "total_jobs": sum(board["jobs_by_status"].values())}
     template = "analytics/_dashboard_body.html" if request.htmx else "analytics/dashboard.html"
     return render(request, template, context)
-
-
-@login_required
-@require_GET
-def coming_soon(request: HttpRequest, page: str) -> HttpResponse:
-    return render(request, "analytics/coming_soon.html", {"nav": page, "title": "Fraud alerts"})

@@ -124,6 +124,16 @@ LOGS_CHUNK_MB = env_int("LOGS_CHUNK_MB", 8, minimum=1)
 # Jobs in "processing" with no progress for this long are resumed (once) or failed by the watchdog.
 LOGS_STUCK_AFTER_MINUTES = env_int("LOGS_STUCK_AFTER_MINUTES", 15, minimum=1)
 
+# Fraud screening (analytics/fraud): tier thresholds on an event's score, and rules that flag more than
+# this share of a scan's events score nothing (they describe the data, not an anomaly).
+FRAUD_REVIEW_SCORE = env_int("FRAUD_REVIEW_SCORE", 3, minimum=1)
+FRAUD_HIGH_SCORE = env_int("FRAUD_HIGH_SCORE", 5, minimum=1)
+FRAUD_NOISY_SHARE = env_int("FRAUD_NOISY_PERCENT", 50, minimum=1) / 100
+FRAUD_BASELINE_DAYS = env_int("FRAUD_BASELINE_DAYS", 365, minimum=1)
+FRAUD_ALERTS_INDEX = env_str("FRAUD_ALERTS_INDEX", "fraud-alerts")
+# Tasks (by name) told about every finished job; each claims the job_events row it acts on.
+JOB_FINISHED_CONSUMERS = ["analytics.fraud_scan_finished_job"]
+
 # Uploads stream to disk through our handler (hash, size limit, line count in one pass).
 FILE_UPLOAD_HANDLERS = ["uploads_app.storage.StreamingUploadHandler"]
 # Django's own cap on the whole request body does not apply to streamed files; ours does (see above).
@@ -145,7 +155,11 @@ CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE = {"watchdog": {"task": "ingestion.watchdog", "schedule": 60.0}}
+CELERY_BEAT_SCHEDULE = {
+    "watchdog": {"task": "ingestion.watchdog", "schedule": 60.0},
+    # Catches finished jobs whose notification was lost, and rescans recent activity.
+    "fraud-sweep": {"task": "analytics.fraud_sweep", "schedule": 300.0},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -4,6 +4,7 @@ import logging
 
 from celery import chain, signature
 from celery.canvas import Signature
+from django.conf import settings
 from kombu.exceptions import OperationalError
 
 logger = logging.getLogger(__name__)
@@ -31,3 +32,15 @@ def dispatch_chunk(job_id: str, attempt: int, number: int) -> None:
         _stage("enrich", job_id, attempt, number),
         _stage("index", job_id, attempt, number),
     ).delay()
+
+
+def notify_job_finished(event_id: str) -> None:
+    """Tell the consumers named in JOB_FINISHED_CONSUMERS (fraud screening, ...) about a job_events row.
+
+    By task name, so ingestion never imports them; a lost notification is caught by their own sweep.
+    """
+    for name in settings.JOB_FINISHED_CONSUMERS:
+        try:
+            signature(name, args=(event_id,)).apply_async(retry=False)
+        except OperationalError:
+            logger.warning("broker unavailable; %s will pick up %s on its sweep", name, event_id)

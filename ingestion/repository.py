@@ -242,7 +242,8 @@ def dead_letters_delete(job_id: str) -> None:
 # The "job finished" outbox: one event per finished attempt; consumers claim each event once.
 
 
-def event_record(*, job: Job, status: JobStatus, at: dt.datetime) -> None:
+def event_record(*, job: Job, status: JobStatus, at: dt.datetime) -> str:
+    """Record that an attempt finished; returns the event's id (the same id however often it is told)."""
     event = {
         "_id": f"{job.job_id}:{job.attempt}:finished",
         "kind": "job.finished",
@@ -256,11 +257,30 @@ def event_record(*, job: Job, status: JobStatus, at: dt.datetime) -> None:
     # The same attempt finishing twice (a redelivered task) still makes one event.
     with _collection(JOB_EVENTS) as events, suppress(DuplicateKeyError):
         events.insert_one(event)
+    return event["_id"]
+
+
+def event_get(event_id: str) -> dict | None:
+    with _collection(JOB_EVENTS) as events:
+        return events.find_one({"_id": event_id})
 
 
 def events_since(since: dt.datetime, *, limit: int = 500) -> list[dict]:
     with _collection(JOB_EVENTS) as events:
         return list(events.find({"created_at": {"$gte": since}}).sort("created_at", 1).limit(limit))
+
+
+def event_claimed(event_ids: list[str], consumer: str) -> set[str]:
+    """Which of these events the consumer has already claimed."""
+    with _collection(EVENT_CLAIMS) as claims:
+        keys = [f"{consumer}:{event_id}" for event_id in event_ids]
+        return {row["event_id"] for row in claims.find({"_id": {"$in": keys}}, {"event_id": 1})}
+
+
+def event_release(event_id: str, consumer: str) -> None:
+    """Give an event back (the consumer failed), so a later attempt can claim it."""
+    with _collection(EVENT_CLAIMS) as claims:
+        claims.delete_one({"_id": f"{consumer}:{event_id}"})
 
 
 def event_claim(event_id: str, consumer: str) -> bool:

@@ -73,6 +73,7 @@ def clean_stores():
     names = [row["index"] for row in es.cat.indices(index=f"{prefix}-*", format="json")]
     for start in range(0, len(names), 50):  # index names go in the URL, which has a length limit
         es.indices.delete(index=",".join(names[start : start + 50]))
+    es.options(ignore_status=404).indices.delete(index=settings.FRAUD_ALERTS_INDEX)
     repository.ensure_indexes()
     ensure_index_templates(es, prefix)
 

@@ -15,6 +15,7 @@ os.environ.setdefault("DATABASE_URL", "sqlite:///var/test/db.sqlite3")
 os.environ.setdefault("UPLOADS_DIR", "var/test/uploads")
 os.environ.setdefault("LOGS_INDEX_PREFIX", "test-logs-ecom")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+os.environ.setdefault("FRAUD_ALERTS_INDEX", "test-fraud-alerts")
 
 from config.settings import *  # noqa: F403
 from config.settings import DATABASES

@@ -17,7 +17,7 @@ from config.es import get_es
 from ingestion import files
 from ingestion import repository as repo
 from ingestion.bulk import TransientIndexError, delete_file_documents, refresh
-from ingestion.dispatch import dispatch_chunk, dispatch_job
+from ingestion.dispatch import dispatch_chunk, dispatch_job, notify_job_finished
 from ingestion.enums import COUNT_NAMES, JobStage, JobStatus
 from ingestion.files import ReceivedFile
 from ingestion.formats import FormatError
@@ -196,8 +196,9 @@ def job_fail(*, job_id: str, attempt: int, reason: str) -> None:
 
 def _finish(job: Job, final: JobStatus, changes: dict) -> None:
     repo.job_transition(job.job_id, to=final, changes={"stage": JobStage.DONE, **changes})
-    repo.event_record(job=job, status=final, at=changes["finished_at"])
+    event_id = repo.event_record(job=job, status=final, at=changes["finished_at"])
     _clean_work(job.job_id)
+    notify_job_finished(event_id)
 
 
 def _clean_work(job_id: str) -> None:

@@ -2,7 +2,11 @@
 
 import datetime as dt
 
+import pytest
+
 from tests.analytics.conftest import client_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_the_dashboard_counts_my_jobs_lines_and_documents_per_daily_index(read_side, analyst):

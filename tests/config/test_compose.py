@@ -22,12 +22,26 @@ def test_compose_names_every_service_with_a_healthcheck_for_each_server():
         "postgres",
         "elasticsearch",
         "kibana",
+        "kibana-setup",
     }
     for server in ("redis", "mongo", "postgres", "elasticsearch", "kibana", "web"):
         assert "healthcheck" in services[server], server
     assert services["elasticsearch"]["image"].endswith(":8.19.21")
     assert services["kibana"]["image"].endswith(":8.19.21")
     assert set(compose["volumes"]) >= {"uploads", "redis", "mongo", "postgres", "elasticsearch"}
+
+
+def test_kibana_setup_runs_once_kibana_is_healthy_and_imports_the_saved_objects():
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    setup = compose["services"]["kibana-setup"]
+
+    # The app image (the `<<: *app` merge), so the command and the .ndjson ship with the code.
+    assert setup["build"] == compose["services"]["web"]["build"]
+    assert setup["depends_on"] == {"kibana": {"condition": "service_healthy"}}
+    assert setup["command"] == "python manage.py kibana_setup --url http://kibana:5601"
+    assert setup["restart"] == "no"
+    assert (ROOT / "docker" / "kibana" / "logs-ecom.ndjson").is_file()
+    assert compose["x-app"]["environment"]["KIBANA_URL"] == "${KIBANA_URL:-http://127.0.0.1:5601}"
 
 
 def test_the_image_installs_the_same_pinned_packages_as_the_local_install():

@@ -1,0 +1,162 @@
+"""Reading what the rules need from Elasticsearch: the events of a scan, their context, and the baselines.
+
+Fields are found by ingestion's naming conventions (customer, card, IP, amount, country, ...); only the
+fields the rules use are loaded, so a label field never reaches a rule.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from elasticsearch_dsl import A, Q, Search
+
+from analytics.fraud.rules import Baselines, Event
+from analytics.mapping import field_map
+from analytics.queries import events_search
+from analytics.search import iter_hits
+from ingestion import field_names
+
+# Events of the same owner this long before and after the scanned ones feed the sliding windows.
+CONTEXT = dt.timedelta(days=1)
+MAD_SCALE = 1.4826  # Elasticsearch's MAD is unscaled; this makes it comparable to a standard deviation
+DECLINED_WORDS = ("declin", "denied", "fail", "reject", "refused")
+
+
+@dataclass(frozen=True)
+class FieldChoice:
+    """Which document field feeds each Event attribute (None: this data has no such field)."""
+
+    card: str | None
+    device: str | None
+    billing_country: str | None
+    category: str | None
+    declined: str | None
+
+    def loaded(self) -> list[str]:
+        canonical = [
+            "@timestamp",
+            "job_id",
+            "amount",
+            "user_id",
+            "ip",
+            "geo_status",
+            "geo.country_iso_code",
+            "geo.location",
+        ]
+        return canonical + [name for name in vars(self).values() if name]
+
+
+def choose_fields(exclude: tuple[str, ...] = ()) -> FieldChoice:
+    """The file's own fields the rules can use, by convention; label fields are never chosen."""
+    labels = set(field_names.normalized(field_names.LABEL_FIELDS))
+    names = [
+        name
+        # Fresh: the file just indexed may have brought the very fields the rules need.
+        for name, kind in field_map(fresh=True).types.items()
+        if kind in ("keyword", "double", "long", "integer", "boolean")
+        and not name.endswith(".text")
+        and "." not in name
+        and field_names.normalize_name(name) not in labels
+        and name not in exclude
+    ]
+
+    def pick(candidates: tuple[str, ...]) -> str | None:
+        return field_names.find_field(names, candidates)
+
+    return FieldChoice(
+        card=pick(field_names.CARD_FIELDS),
+        device=pick(field_names.DEVICE_FIELDS),
+        billing_country=pick(field_names.BILLING_COUNTRY_FIELDS),
+        category=pick(field_names.CATEGORY_FIELDS),
+        declined=pick(field_names.DECLINE_FIELDS),
+    )
+
+
+def owner_search(owner_id: int, base: Search | None = None) -> Search:
+    return (base if base is not None else events_search()).filter(Q("term", owner=str(owner_id)))
+
+
+def job_span(owner_id: int, job_id: str | None) -> tuple[dt.datetime, dt.datetime] | None:
+    search = owner_search(owner_id).extra(size=0)
+    if job_id:
+        search = search.filter(Q("term", job_id=job_id))
+    search.aggs.metric("first", A("min", field="@timestamp"))
+    search.aggs.metric("last", A("max", field="@timestamp"))
+    aggs = search.execute().aggregations
+    if aggs.first.value is None:
+        return None
+    return tuple(dt.datetime.fromtimestamp(value / 1000, dt.UTC) for value in (aggs.first.value, aggs.last.value))
+
+
+def _text(value: object) -> str | None:
+    if value is None or isinstance(value, dict | list):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _event(hit: dict, fields: FieldChoice) -> Event:
+    source = hit["_source"]
+    geo = source.get("geo") or {}
+    location = geo.get("location") if source.get("geo_status") == "found" else None
+    declined = _text(source.get(fields.declined)) if fields.declined else None
+    return Event(
+        id=hit["_id"],
+        time=dt.datetime.fromisoformat(source["@timestamp"].replace("Z", "+00:00")),
+        amount=source.get("amount") if isinstance(source.get("amount"), int | float) else None,
+        customer=_text(source.get("user_id")),
+        card=_text(source.get(fields.card)) if fields.card else None,
+        ip=_text(source.get("ip")),
+        located=(location["lat"], location["lon"]) if isinstance(location, dict) else None,
+        country=_text(geo.get("country_iso_code")) if source.get("geo_status") == "found" else None,
+        billing_country=_text(source.get(fields.billing_country)) if fields.billing_country else None,
+        category=_text(source.get(fields.category)) if fields.category else None,
+        device=_text(source.get(fields.device)) if fields.device else None,
+        declined=bool(declined) and declined.lower().startswith(DECLINED_WORDS),
+        job_id=source.get("job_id"),
+    )
+
+
+def load_events(owner_id: int, span: tuple[dt.datetime, dt.datetime], fields: FieldChoice) -> list[Event]:
+    """The owner's events from a day before to a day after the span, in time order."""
+    window = {"gte": (span[0] - CONTEXT).isoformat(), "lte": (span[1] + CONTEXT).isoformat()}
+    search = owner_search(owner_id, Search()).filter(Q("range", **{"@timestamp": window})).source(fields.loaded())
+    events = [_event(hit, fields) for hit in iter_hits(search, sort="@timestamp")]
+    return sorted(events, key=lambda event: (event.time, event.id))
+
+
+def baselines(owner_id: int, *, until: dt.datetime, days: int, fields: FieldChoice, customers: set[str]) -> Baselines:
+    """Amount percentiles and per-category median/MAD over the trailing window; customers' first events ever."""
+    trailing = owner_search(owner_id).filter(
+        Q("range", **{"@timestamp": {"gte": (until - dt.timedelta(days=days)).isoformat(), "lte": until.isoformat()}})
+    )
+    search = trailing.extra(size=0)
+    search.aggs.metric("amounts", A("percentiles", field="amount", percents=[90, 95], tdigest={"compression": 1000}))
+    if fields.category:
+        categories = search.aggs.bucket("categories", A("terms", field=fields.category, size=500))
+        categories.metric("median", A("percentiles", field="amount", percents=[50]))
+        categories.metric("mad", A("median_absolute_deviation", field="amount"))
+    aggs = search.execute().aggregations
+    percentiles = {float(key): value for key, value in aggs.amounts.values.to_dict().items() if value is not None}
+    category_stats = {}
+    if fields.category:
+        for bucket in aggs.categories.buckets:
+            median = bucket.median.values.to_dict().get("50.0")
+            if median is not None and bucket.mad.value is not None:
+                category_stats[str(bucket.key)] = (median, MAD_SCALE * bucket.mad.value)
+    return Baselines(
+        amount_percentiles=percentiles, categories=category_stats, first_seen=_first_seen(owner_id, customers)
+    )
+
+
+def _first_seen(owner_id: int, customers: set[str]) -> dict[str, dt.datetime]:
+    first: dict[str, dt.datetime] = {}
+    ordered = sorted(customers)
+    for start in range(0, len(ordered), 1000):
+        chunk = ordered[start : start + 1000]
+        search = owner_search(owner_id).filter(Q("terms", user_id=chunk)).extra(size=0)
+        search.aggs.bucket("customers", A("terms", field="user_id", size=len(chunk))).metric(
+            "first", A("min", field="@timestamp")
+        )
+        for bucket in search.execute().aggregations.customers.buckets:
+            first[str(bucket.key)] = dt.datetime.fromtimestamp(bucket.first.value / 1000, dt.UTC)
+    return first

@@ -1,0 +1,57 @@
+"""The fraud pages in a real browser: the queue of the labelled file's alerts, evidence, acknowledging."""
+
+import pytest
+from django_celery_results.models import TaskResult
+from playwright.sync_api import expect
+from rest_framework.test import APIClient
+
+from tests.browser.conftest import screenshot, sign_in
+from tests.conftest import wait_until
+from tests.datafiles import FRAUD_TRANSACTIONS
+from tests.helpers import upload_and_wait
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def screened_file(celery_worker, member):
+    client = APIClient()
+    client.force_authenticate(member)
+    data, _job = upload_and_wait(client, FRAUD_TRANSACTIONS.name, FRAUD_TRANSACTIONS.read_bytes())
+    wait_until(
+        lambda: TaskResult.objects.filter(
+            task_name="analytics.fraud_scan_finished_job", task_args__contains=data["job_id"], status="SUCCESS"
+        ).exists()
+    )
+    return data
+
+
+def test_the_fraud_queue_lists_alerts_and_an_alert_shows_its_evidence_and_can_be_acknowledged(page, screened_file):
+    sign_in(page, "maria")
+    page.goto("/fraud/?tier=high")
+    rows = page.locator("#alert-queue tbody tr")
+    expect(rows.first).to_be_visible()
+    high_open = int(page.locator("[data-kpi='open-high']").inner_text())
+    assert high_open > 0
+    screenshot(page, "fraud-queue")
+
+    first = rows.first
+    alert_id = first.get_attribute("data-alert-id")
+    first.get_by_role("link").click()
+    expect(page.locator("#evidence tbody tr").first).to_contain_text(screened_file["file_id"])
+    expect(page.locator("#evidence")).to_contain_text("First order, large amount")
+    page.wait_for_function("window.alertCharts && window.alertCharts.time.data.datasets[0].data.length > 0")
+    screenshot(page, "fraud-alert")
+
+    page.get_by_label("Acknowledged").check()
+    page.get_by_label("Note (needed to dismiss)").fill("Calling the customer")
+    page.get_by_role("button", name="Save status").click()
+    expect(page.locator(".messages")).to_contain_text("Alert marked acknowledged.")
+    expect(page.locator("#alert-status")).to_contain_text("Acknowledged, by maria")
+    expect(page.locator("#alert-history")).to_contain_text("open → acknowledged by maria")
+
+    page.goto("/fraud/?tier=high")
+    expect(page.locator(f"#alert-queue tr[data-alert-id='{alert_id}']")).to_have_count(0)
+    expect(page.locator("[data-kpi='open-high']")).to_have_text(str(high_open - 1))
+    page.goto("/fraud/?status=acknowledged")
+    expect(page.locator(f"#alert-queue tr[data-alert-id='{alert_id}'] td[data-status]")).to_have_text("Acknowledged")
