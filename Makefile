@@ -36,7 +36,7 @@ $(VENDOR_STAMP): package.json package-lock.json
 	@touch $@
 
 .env:
-	@sed -e "s|^SECRET_KEY=.*|SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')|" \
+	@umask 077; sed -e "s|^SECRET_KEY=.*|SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')|" \
 	     -e "s|^FLOWER_BASIC_AUTH=.*|FLOWER_BASIC_AUTH=admin:$$(python3 -c 'import secrets; print(secrets.token_urlsafe(12))')|" \
 	     .env.example > $@
 	@echo "wrote .env with a fresh SECRET_KEY and Flower login"
@@ -50,14 +50,16 @@ services:
 stop-services:
 	@for s in elasticsearch ferretdb redis; do bash services/$$s.sh stop; done
 
+# Secrets and data are readable by their owner only (umask 077; chmod for files made by older versions).
 run: install .env services
-	@set -a; . ./.env; set +a; \
+	@umask 077; set -a; . ./.env; set +a; \
 	$(PY) manage.py migrate --noinput -v 0 && $(PY) manage.py collectstatic --noinput -v 0 && \
 	if [ ! -f var/admin-password ]; then \
 	  python3 -c 'import secrets; print(secrets.token_urlsafe(12))' > var/admin-password; \
 	  DJANGO_SUPERUSER_PASSWORD=$$(cat var/admin-password) $(PY) manage.py createsuperuser --noinput \
 	    --username admin --email admin@localhost || true; \
-	fi
+	fi; \
+	chmod -f 600 .env var/admin-password var/db.sqlite3* || true
 	@bash services/app.sh start
 	@set -a; . ./.env; set +a; \
 	echo; echo "Log platform running:"; \

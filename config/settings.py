@@ -40,6 +40,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: refuses an over-limit or chunked upload before anything reads its body.
+    "uploads_app.middleware.UploadGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -134,6 +136,22 @@ FRAUD_ALERTS_INDEX = env_str("FRAUD_ALERTS_INDEX", "fraud-alerts")
 # Tasks (by name) told about every finished job; each claims the job_events row it acts on.
 JOB_FINISHED_CONSUMERS = ["analytics.fraud_scan_finished_job"]
 
+# An upload whose body stops arriving for this long is dropped (408) instead of holding a thread.
+LOGS_UPLOAD_IDLE_SECONDS = env_int("LOGS_UPLOAD_IDLE_SECONDS", 30, minimum=1)
+# Work per upload is bounded: more lines than this (blank ones included) is refused at once.
+LOGS_MAX_LINES = env_int("LOGS_MAX_LINES", 5_000_000, minimum=1)
+# A single record (line) may be at most this long.
+LOGS_MAX_RECORD_MB = env_int("LOGS_MAX_RECORD_MB", 16, minimum=1)
+# Chunks of one job in the queue at a time: a big job cannot starve the small jobs queued after it.
+LOGS_JOB_PARALLEL_CHUNKS = env_int("LOGS_JOB_PARALLEL_CHUNKS", 2, minimum=1)
+# A chunk that could not reach Elasticsearch (after its 3 attempts) waits this long for it to come back.
+LOGS_ES_WAIT_SECONDS = env_int("LOGS_ES_WAIT_SECONDS", 600, minimum=10)
+
+# Files this app creates (uploads, work files, the SQLite database) are readable by their owner only.
+os.umask(0o077)
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+
 # Uploads stream to disk through our handler (hash, size limit, line count in one pass).
 FILE_UPLOAD_HANDLERS = ["uploads_app.storage.StreamingUploadHandler"]
 # Django's own cap on the whole request body does not apply to streamed files; ours does (see above).
@@ -149,6 +167,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A message a dead worker took is handed out again after this long (Redis visibility timeout); the tasks
+# are short (one chunk) and idempotent, so a rare second run of a slow one is harmless.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("LOGS_TASK_VISIBILITY_SECONDS", 90, minimum=10)}
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_TASK_SEND_SENT_EVENT = True
@@ -159,6 +180,7 @@ CELERY_BEAT_SCHEDULE = {
     "watchdog": {"task": "ingestion.watchdog", "schedule": 60.0},
     # Catches finished jobs whose notification was lost, and rescans recent activity.
     "fraud-sweep": {"task": "analytics.fraud_sweep", "schedule": 300.0},
+    "sweep-files": {"task": "ingestion.sweep_files", "schedule": 3600.0},
 }
 
 REST_FRAMEWORK = {
@@ -172,7 +194,7 @@ REST_FRAMEWORK = {
     "URL_FORMAT_OVERRIDE": None,
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["config.throttling.UserThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "user": env_str("API_THROTTLE_RATE", "600/minute"),
         "uploads": env_str("UPLOAD_THROTTLE_RATE", "60/minute"),

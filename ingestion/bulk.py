@@ -205,3 +205,21 @@ def refresh(es: Elasticsearch, prefix: str) -> None:
     """Make everything indexed so far under `prefix` searchable."""
     with _transient_errors_as_retryable():
         es.indices.refresh(index=_searched_indices(prefix), ignore_unavailable=True, allow_no_indices=True)
+
+
+def cluster_ready(es: Elasticsearch, timeout: float = 3.0) -> bool:
+    """Whether Elasticsearch answers with a usable (green or yellow) cluster right now."""
+    try:
+        health = es.options(request_timeout=timeout).cluster.health()
+    except (ApiError, ConnectionError, ConnectionTimeout):
+        return False
+    return health.get("status") in ("green", "yellow")
+
+
+def count_file_documents(es: Elasticsearch, prefix: str, file_id: str) -> tuple[int, int]:
+    """(indexed, fallback) documents of one upload, as Elasticsearch holds them now."""
+    query = {"term": {"file_id": file_id}}
+    with _transient_errors_as_retryable():
+        indexed = es.count(index=prefix, query=query, ignore_unavailable=True)["count"]
+        fallback = es.count(index=fallback_index(prefix), query=query, ignore_unavailable=True)["count"]
+    return indexed, fallback

@@ -44,3 +44,8 @@ def notify_job_finished(event_id: str) -> None:
             signature(name, args=(event_id,)).apply_async(retry=False)
         except OperationalError:
             logger.warning("broker unavailable; %s will pick up %s on its sweep", name, event_id)
+
+
+def dispatch_chunk_resume(job_id: str, attempt: int, number: int, since: str, countdown: float) -> None:
+    """Check again in a while whether Elasticsearch is back for a chunk that could not reach it."""
+    signature("ingestion.chunk_resume", args=(job_id, attempt, number, since)).apply_async(countdown=countdown)

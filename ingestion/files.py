@@ -40,19 +40,39 @@ class ReceivedFile(MovableFile):
                 Path(path).unlink(missing_ok=True)
 
 
-def store(received: ReceivedFile, *, file_id: str, now: dt.datetime) -> tuple[str, str]:
-    """Move a received upload (and its plain copy) into storage; returns (stored_name, source_name)."""
-    name = f"{now:%Y%m%d_%H%M%S}_{file_id}_{get_valid_filename(Path(received.name).name)}"
+# Characters that change how a name reads without being part of it: controls and bidirectional overrides
+# (a right-to-left override can make "gpj.exe" display as "exe.jpg").
+_HIDDEN = {*range(0x20), 0x7F, 0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
+
+
+def display_name(name: str, limit: int = 200) -> str:
+    """The name a user gave, as it is shown: no folders, no hidden characters, at most `limit` long."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(char for char in base if ord(char) not in _HIDDEN).strip() or "upload"
+    if len(cleaned) <= limit:
+        return cleaned
+    stem, dot, extension = cleaned.rpartition(".")
+    if not dot or len(extension) > 20:
+        return cleaned[:limit]
+    return stem[: limit - len(extension) - 1] + "." + extension
+
+
+def store(received: ReceivedFile, *, file_id: str, now: dt.datetime) -> str:
+    """Move a received upload into storage under a safe, bounded name; returns that name.
+
+    The decompressed copy of a .gz served the checks only: the pipeline inflates the stored file again.
+    """
+    name = f"{now:%Y%m%d_%H%M%S}_{file_id}_{get_valid_filename(display_name(received.name, 80))}"
     stored_name = default_storage.save(name, received)
-    if not received.plain_path:
-        return stored_name, stored_name
-    plain = MovableFile(received.plain_path, name=f"{stored_name}.plain", size=Path(received.plain_path).stat().st_size)
-    return stored_name, default_storage.save(plain.name, plain)
+    if received.plain_path:
+        Path(received.plain_path).unlink(missing_ok=True)
+    return stored_name
 
 
 def delete_stored(*names: str) -> None:
     for name in set(names):
         default_storage.delete(name)
+        default_storage.delete(f"{name}.plain")  # left by versions that kept a decompressed copy
 
 
 def stored_path(name: str) -> str:
@@ -67,3 +87,18 @@ def work_dir(job_id: str, attempt: int) -> Path:
 
 def delete_work(job_id: str) -> None:
     shutil.rmtree(default_storage.path(f"work/{job_id}"), ignore_errors=True)
+
+
+def sweep(*, older_than: dt.datetime, keep_work: set[str]) -> int:
+    """Remove abandoned upload temp files and work folders older than a moment; returns how many."""
+    removed = 0
+    root = Path(default_storage.location)
+    for path in (root / ".incoming").glob("*"):
+        if path.is_file() and dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC) < older_than:
+            path.unlink(missing_ok=True)
+            removed += 1
+    for folder in (root / "work").glob("*"):
+        if folder.name not in keep_work and dt.datetime.fromtimestamp(folder.stat().st_mtime, dt.UTC) < older_than:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed

@@ -3,6 +3,8 @@
 import itertools
 from dataclasses import dataclass, replace
 
+from django.conf import settings
+
 from ingestion.chunking import count_records
 from ingestion.formats import FileFormat, FormatError, check_extension, detect_format, file_type
 from ingestion.parsers import Row
@@ -25,18 +27,32 @@ class FileInspection:
     total_lines: int
 
 
-def _head(path: str) -> bytes:
+def _head(path: str) -> tuple[bytes, bool]:
+    """The start of the file, at least its whole first line; and whether that is the whole file."""
     with open(path, "rb") as stream:
-        return stream.read(HEAD_BYTES)
+        head = stream.read(HEAD_BYTES)
+        if len(head) < HEAD_BYTES:
+            return head, True
+        # A first record longer than the usual head: read on to its end, within the record limit.
+        limit = settings.LOGS_MAX_RECORD_MB * 2**20
+        while b"\n" not in head:
+            block = stream.read(HEAD_BYTES)
+            if not block:
+                return head, True
+            head += block
+            if len(head) > limit and b"\n" not in head[:limit]:
+                raise FormatError(
+                    f"Line 1 is longer than {settings.LOGS_MAX_RECORD_MB} MB; each record must be shorter"
+                )
+        return head, False
 
 
-def _first_rows(path: str, fmt: FileFormat) -> list[Row]:
+def _first_rows(path: str, fmt: FileFormat, head: bytes, whole: bool) -> list[Row]:
     """The rows at the start of the file, parsed as the pipeline will parse them."""
     if fmt.kind == "json_array":
         with open(path, "rb") as stream:
             return list(itertools.islice(iter_elements(stream, fmt.encoding), _PROBE_ROWS))
-    head = _head(path)
-    if len(head) == HEAD_BYTES:
+    if not whole:
         head = head[: head.rfind(b"\n") + 1]  # whole lines only
     return list(itertools.islice(parse_slice(head, fmt, first_line=1, skip_header=True), _PROBE_ROWS))
 
@@ -61,17 +77,21 @@ def inspect_file(*, path: str, filename: str, size: int) -> FileInspection:
     check_extension(filename)
     if size == 0:
         raise FormatError("File is empty")
+    head, whole = _head(path)
     # The pipeline reads the decompressed copy of a .gz, so the format describes that copy.
-    fmt = replace(detect_format(filename, _head(path)), compressed=False)
-    preview = _preview(_first_rows(path, fmt))
+    fmt = replace(detect_format(filename, head), compressed=False)
+    preview = _preview(_first_rows(path, fmt, head, whole))
     timestamp_field = find_timestamp_field(list(dict.fromkeys(name for record in preview for name in record)))
     if timestamp_field is None:
         expected = ", ".join(TIMESTAMP_FIELD_NAMES[:8])
         raise FormatError(f"No timestamp field found (expected one of: {expected}, ...)")
+    total_lines = count_records(path, fmt)
+    if total_lines > settings.LOGS_MAX_LINES:
+        raise FormatError(f"The file has {total_lines:,} lines; an upload may have at most {settings.LOGS_MAX_LINES:,}")
     return FileInspection(
         format=fmt,
         file_type=file_type(filename),
         preview=preview,
         timestamp_field=timestamp_field,
-        total_lines=count_records(path, fmt),
+        total_lines=total_lines,
     )

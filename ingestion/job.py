@@ -49,6 +49,8 @@ class Job:
     numeric_columns: dict[str, str] = field(default_factory=dict)
     geo: dict[str, int] = field(default_factory=dict)
     resumed: bool = False
+    # The job of an earlier upload of the very same file (same sha256) by the same user, if any.
+    duplicate_of: str | None = None
 
     @property
     def finished(self) -> bool:

@@ -12,6 +12,7 @@ finalizer), and exclusivity comes from claims, which are unique inserts (atomic 
 """
 
 import datetime as dt
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
@@ -30,6 +31,7 @@ CHUNKS = "chunks"
 DEAD_LETTERS = "dead_letters"
 JOB_EVENTS = "job_events"
 EVENT_CLAIMS = "job_event_claims"
+TASK_STARTS = "task_starts"
 
 
 class IllegalTransition(ValueError):
@@ -50,6 +52,7 @@ def ensure_indexes() -> None:
         uploads.create_index("status")
         uploads.create_index("created_at")
         uploads.create_index([("owner_id", 1), ("created_at", -1)])
+        uploads.create_index([("owner_id", 1), ("sha256", 1)])
     with _collection(CLAIMS) as claims:
         claims.create_index([("job_id", 1), ("kind", 1)])
     with _collection(CHUNKS) as chunks:
@@ -58,6 +61,8 @@ def ensure_indexes() -> None:
         letters.create_index([("job_id", 1), ("line", 1)])
     with _collection(JOB_EVENTS) as events:
         events.create_index("created_at")
+    with _collection(TASK_STARTS) as starts:
+        starts.create_index("task_id")
 
 
 # Jobs
@@ -88,6 +93,13 @@ def job_get(job_id: str) -> Job | None:
 def job_get_by_file(file_id: str) -> Job | None:
     with _collection(UPLOADS) as uploads:
         return _job(uploads.find_one({"file_id": file_id}))
+
+
+def job_latest_with_file(*, owner_id: int, sha256: str) -> Job | None:
+    """The owner's most recent job of a file with this content, if any."""
+    with _collection(UPLOADS) as uploads:
+        found = list(uploads.find({"owner_id": owner_id, "sha256": sha256}).sort("created_at", DESCENDING).limit(1))
+    return Job.from_document(found[0]) if found else None
 
 
 def job_page(
@@ -163,13 +175,19 @@ def job_delete(job_id: str) -> None:
 # Claims: the first inserter of a key owns the work, any later one gets False.
 
 
-def claim(job_id: str, kind: str, key: str) -> bool:
-    """Take the work named `key`; False when somebody already took it."""
+def claim(job_id: str, kind: str, key: str, holder: str | None = None) -> bool:
+    """Take the work named `key`; False when somebody else already took it.
+
+    A `holder` (a task id) that took the claim before gets it again: a redelivery after a crash.
+    """
     with _collection(CLAIMS) as claims:
         try:
-            claims.insert_one({"_id": key, "job_id": job_id, "kind": kind})
+            claims.insert_one({"_id": key, "job_id": job_id, "kind": kind, "holder": holder})
         except DuplicateKeyError:
-            return False
+            if holder is None:
+                return False
+            existing = claims.find_one({"_id": key}, {"holder": 1})
+            return existing is not None and existing.get("holder") == holder
     return True
 
 
@@ -178,9 +196,32 @@ def count_claims(job_id: str, kind: str) -> int:
         return claims.count_documents({"job_id": job_id, "kind": kind})
 
 
-def release_claims(job_id: str) -> None:
+def release_claims(job_id: str, keep: str | None = None) -> None:
+    """Drop a job's claims (a new attempt starts clean), except the one named `keep`."""
     with _collection(CLAIMS) as claims:
-        claims.delete_many({"job_id": job_id})
+        claims.delete_many({"job_id": job_id, "_id": {"$ne": keep}} if keep else {"job_id": job_id})
+
+
+# Task starts: a start never marked finished is a worker that died running it.
+
+
+def task_start(task_id: str, job_id: str) -> tuple[str, int]:
+    """Record that a delivery of this task starts; returns its id and how many earlier ones never finished."""
+    start_id = uuid.uuid4().hex
+    with _collection(TASK_STARTS) as starts:
+        crashed = starts.count_documents({"task_id": task_id})
+        starts.insert_one({"_id": start_id, "task_id": task_id, "job_id": job_id, "at": dt.datetime.now(dt.UTC)})
+    return start_id, crashed
+
+
+def task_finish(start_id: str) -> None:
+    with _collection(TASK_STARTS) as starts:
+        starts.delete_one({"_id": start_id})
+
+
+def task_starts_delete(job_id: str) -> None:
+    with _collection(TASK_STARTS) as starts:
+        starts.delete_many({"job_id": job_id})
 
 
 # Chunk results of one attempt

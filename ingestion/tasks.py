@@ -10,9 +10,16 @@ from ingestion.bulk import TransientIndexError
 from ingestion.dispatch import dispatch_chunk
 from ingestion.services import jobs, stages
 
+# A delivery that killed its worker this many times is not run again: the job fails instead of looping.
+MAX_WORKER_CRASHES = 3
+
 
 class StageTask(Task):
-    """Transient failures retry 3 attempts 5 s apart; a final failure fails the job, in this one place."""
+    """Transient failures retry 3 attempts 5 s apart; a final failure fails the job, in this one place.
+
+    A chunk that still cannot reach Elasticsearch waits for it (bounded) instead. Each delivery is
+    recorded when it starts and when it ends, so one that keeps killing its worker is recognised.
+    """
 
     autoretry_for = (TransientIndexError, ServiceUnavailable, *TRANSIENT_ERRORS)
     max_retries = 2
@@ -21,14 +28,33 @@ class StageTask(Task):
     retry_jitter = False
     acks_late = True
 
+    def __call__(self, *args, **kwargs):
+        job_id, attempt = args[0], args[1]
+        start_id, crashes = jobs.task_started(task_id=self.request.id or "", job_id=job_id)
+        if crashes >= MAX_WORKER_CRASHES:
+            where = f" of chunk {args[2]}" if len(args) > 2 else ""
+            jobs.job_fail(
+                job_id=job_id,
+                attempt=attempt,
+                reason=f"{self.name}{where} stopped its worker {crashes} times; the job is failed, not retried forever",
+            )
+            return None
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            jobs.task_finished(start_id=start_id)
+
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         job_id, attempt = args[0], args[1]
+        if isinstance(exc, TransientIndexError) and len(args) > 2:
+            jobs.chunk_wait_for_es(job_id=job_id, attempt=attempt, number=args[2], reason=str(exc))
+            return
         jobs.job_fail(job_id=job_id, attempt=attempt, reason=f"{self.name} failed: {exc}")
 
 
-@shared_task(name="ingestion.validate", base=StageTask)
-def validate(job_id: str, attempt: int) -> bool:
-    return stages.job_validate(job_id=job_id, attempt=attempt)
+@shared_task(name="ingestion.validate", base=StageTask, bind=True)
+def validate(self, job_id: str, attempt: int) -> bool:
+    return stages.job_validate(job_id=job_id, attempt=attempt, run=self.request.id or "")
 
 
 @shared_task(name="ingestion.preview", base=StageTask)
@@ -59,6 +85,16 @@ def index(job_id: str, attempt: int, number: int) -> None:
     stages.chunk_index(job_id=job_id, attempt=attempt, number=number)
 
 
+@shared_task(name="ingestion.chunk_resume")
+def chunk_resume(job_id: str, attempt: int, number: int, since: str) -> str:
+    return jobs.chunk_resume(job_id=job_id, attempt=attempt, number=number, since=dt.datetime.fromisoformat(since))
+
+
 @shared_task(name="ingestion.watchdog")
 def watchdog() -> dict:
     return jobs.watchdog_sweep(at=dt.datetime.now(dt.UTC))
+
+
+@shared_task(name="ingestion.sweep_files")
+def sweep_files() -> int:
+    return jobs.files_sweep(at=dt.datetime.now(dt.UTC))

@@ -27,10 +27,12 @@ launch() { # NAME CMD...: starts CMD unless var/run/NAME.pid names a live proces
 healthy() { curl -sf -o /dev/null http://127.0.0.1:8000/api/health; }
 
 start() {
-  launch web "$BIN/gunicorn" config.wsgi --bind 127.0.0.1:8000 --workers 2 --threads 4 --timeout 600
+  # --keep-alive 0: a refused upload's unread body is never drained, the connection just closes.
+  launch web "$BIN/gunicorn" config.wsgi --bind 127.0.0.1:8000 --workers 2 --threads 4 --timeout 600 --keep-alive 0
   launch worker "$BIN/celery" -A config worker --loglevel INFO --concurrency 2 -n "worker@%h"
   launch beat "$BIN/celery" -A config beat --loglevel INFO --schedule var/run/celerybeat-schedule
-  launch flower "$BIN/celery" -A config flower --address=127.0.0.1 --port=5555 --basic-auth="$FLOWER_BASIC_AUTH"
+  # config.flower: Flower with its login on every path (its /metrics would be open otherwise).
+  launch flower "$BIN/python" -m config.flower --address=127.0.0.1 --port=5555 --basic-auth="$FLOWER_BASIC_AUTH"
   # /api/health also checks the datastores and a worker, so this waits for the whole app.
   if ! wait_until_up web 60 healthy var/run/web.pid var/log/web.log; then
     echo "the app did not report healthy; see var/log/*.log. /api/health says:" >&2

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,11 @@ def celery_worker(django_db_setup, django_db_blocker):
             process.kill()
 
 
+def fresh_user_id() -> int:
+    """An id no earlier test used: jobs and documents outlive a test's database rows, ids must not repeat."""
+    return 10**7 + uuid.uuid4().int % 10**9
+
+
 def wait_until(condition, *, attempts: int = 600, interval: float = 0.1):
     """Poll `condition` until it returns something truthy; returns that value (not a timing assertion)."""
     for _ in range(attempts):
@@ -80,7 +86,7 @@ def clean_stores():
 
 @pytest.fixture
 def user(django_user_model):
-    return django_user_model.objects.create_user(username="ana", password="a-long-test-password")
+    return django_user_model.objects.create_user(id=fresh_user_id(), username="ana", password="a-long-test-password")
 
 
 @pytest.fixture
@@ -98,7 +104,9 @@ def other_client(django_user_model):
     from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
-    other = django_user_model.objects.create_user(username="bruno", password="another-long-password")
+    other = django_user_model.objects.create_user(
+        id=fresh_user_id(), username="bruno", password="another-long-password"
+    )
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=other).key}")
     return client

@@ -5,10 +5,10 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from config.errors import ApplicationError, error_responses
+from config.throttling import UploadThrottle
 from ingestion import selectors
 from ingestion.enums import JobStatus
 from ingestion.files import ReceivedFile
@@ -29,6 +29,9 @@ class JobSummarySerializer(serializers.Serializer):
 
 
 class UploadedSerializer(JobSummarySerializer):
+    duplicate_of = serializers.CharField(
+        allow_null=True, help_text="the job of an earlier upload of the same file (same sha256), if any"
+    )
     preview_lines = serializers.IntegerField()
     preview = serializers.ListField(child=serializers.DictField(), help_text="the first 10 parsed records")
 
@@ -72,7 +75,7 @@ def _summary(job: Job) -> dict:
 
 
 class UploadCreateApi(APIView):
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [UploadThrottle]
     throttle_scope = "uploads"
 
     class InputSerializer(serializers.Serializer):
@@ -107,7 +110,12 @@ class UploadCreateApi(APIView):
         job = jobs.job_create(
             owner=request.user, received=received, log_type=serializer.validated_data.get("log_type", "")
         )
-        data = {**_summary(job), "preview_lines": job.preview_lines, "preview": job.preview}
+        data = {
+            **_summary(job),
+            "preview_lines": job.preview_lines,
+            "preview": job.preview,
+            "duplicate_of": job.duplicate_of,
+        }
         return Response(
             {"success": True, "message": "File uploaded successfully", "data": data}, status=status.HTTP_201_CREATED
         )
@@ -116,7 +124,7 @@ class UploadCreateApi(APIView):
 class UploadListApi(APIView):
     class FilterSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=[item.value for item in JobStatus], required=False)
-        page = serializers.IntegerField(min_value=1, default=1)
+        page = serializers.IntegerField(min_value=1, max_value=10**6, default=1)
         page_size = serializers.IntegerField(min_value=1, max_value=200, default=50)
 
     @extend_schema(

@@ -81,11 +81,17 @@ class StreamingUploadHandler(FileUploadHandler):
             check_extension(file_name)
         except FormatError as error:
             self._refuse(error.message)
-        self.raw = tempfile.NamedTemporaryFile(dir=incoming_dir(), suffix=".upload", delete=False)  # noqa: SIM115
+        self.raw = self._temporary(".upload")
         if is_gzip_name(file_name):
-            self.plain = tempfile.NamedTemporaryFile(dir=incoming_dir(), suffix=".plain", delete=False)  # noqa: SIM115
+            self.plain = self._temporary(".plain")
             self.gunzip = Gunzip(self.plain, settings.LOGS_MAX_DECOMPRESSED_MB * 2**20)
         raise StopFutureHandlers()
+
+    def _temporary(self, suffix: str):
+        handle = tempfile.NamedTemporaryFile(dir=incoming_dir(), suffix=suffix, delete=False)  # noqa: SIM115
+        # UploadGuardMiddleware removes whatever of these the request did not store (any refusal path).
+        self.request.incoming_paths = [*getattr(self.request, "incoming_paths", []), handle.name]
+        return handle
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
         self.received += len(raw_data)

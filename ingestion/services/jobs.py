@@ -5,6 +5,7 @@ a "job finished" event in the outbox, for other apps to act on without ingestion
 """
 
 import datetime as dt
+import logging
 import uuid
 from collections import Counter
 
@@ -16,15 +17,19 @@ from config.errors import ApplicationError, ServiceUnavailable
 from config.es import get_es
 from ingestion import files
 from ingestion import repository as repo
-from ingestion.bulk import TransientIndexError, delete_file_documents, refresh
-from ingestion.dispatch import dispatch_chunk, dispatch_job, notify_job_finished
+from ingestion.bulk import TransientIndexError, cluster_ready, count_file_documents, delete_file_documents, refresh
+from ingestion.dispatch import dispatch_chunk, dispatch_chunk_resume, dispatch_job, notify_job_finished
 from ingestion.enums import COUNT_NAMES, JobStage, JobStatus
 from ingestion.files import ReceivedFile
 from ingestion.formats import FormatError
 from ingestion.inspection import inspect_file
 from ingestion.job import Job, zero_counts
 
+logger = logging.getLogger(__name__)
+
 ERROR_SAMPLE = 20
+# How often a chunk waiting for Elasticsearch checks whether it is back.
+RESUME_CHECK_SECONDS = 10
 # An upload the broker never saw is dispatched again after this long.
 PENDING_GRACE = dt.timedelta(minutes=2)
 
@@ -40,20 +45,21 @@ def job_create(*, owner: AbstractBaseUser, received: ReceivedFile, log_type: str
     except FormatError as error:
         received.discard()
         raise ApplicationError(error.message) from error
+    earlier = repo.job_latest_with_file(owner_id=owner.pk, sha256=received.sha256)
     created = now()
     file_id, job_id = uuid.uuid4().hex, uuid.uuid4().hex
-    stored_name, source_name = files.store(received, file_id=file_id, now=created)
+    stored_name = files.store(received, file_id=file_id, now=created)
     job = Job(
         job_id=job_id,
         file_id=file_id,
         owner_id=owner.pk,
         owner_name=owner.get_username(),
-        filename=received.name,
+        filename=files.display_name(received.name),
         file_type=inspection.file_type,
         file_size=received.size,
         sha256=received.sha256,
         stored_name=stored_name,
-        source_name=source_name,
+        source_name=stored_name,
         format=inspection.format,
         total_lines=inspection.total_lines,
         preview=inspection.preview,
@@ -62,11 +68,12 @@ def job_create(*, owner: AbstractBaseUser, received: ReceivedFile, log_type: str
         created_at=created,
         counts=zero_counts(inspection.total_lines),
         dispatched_at=created,
+        duplicate_of=earlier.job_id if earlier else None,
     )
     try:
         repo.job_insert(job)
     except ApplicationError:
-        files.delete_stored(stored_name, source_name)  # no orphan file when the record cannot be written
+        files.delete_stored(stored_name)  # no orphan file when the record cannot be written
         raise
     dispatch_job(job_id, job.attempt)
     return job
@@ -77,8 +84,11 @@ def job_retry(*, job: Job) -> Job:
     if not job.finished:
         raise ApplicationError(f"Job is {job.status}; only a finished job can be retried", status.HTTP_409_CONFLICT)
     attempt = job.attempt + 1
+    # Two retries at once: only the first to claim the new attempt runs it.
+    if not repo.claim(job.job_id, "retry", f"retry:{job.job_id}:{attempt}"):
+        raise ApplicationError("A retry of this job has just started", status.HTTP_409_CONFLICT)
     repo.dead_letters_delete(job.job_id)
-    repo.release_claims(job.job_id)
+    repo.release_claims(job.job_id, keep=f"retry:{job.job_id}:{attempt}")
     _clean_work(job.job_id)
     repo.job_transition(
         job.job_id,
@@ -94,6 +104,8 @@ def job_retry(*, job: Job) -> Job:
             "finished_at": None,
             "dispatched_at": now(),
             "resumed": False,
+            "plan": [],
+            "pipeline_source": None,
         },
     )
     dispatch_job(job.job_id, attempt)
@@ -149,11 +161,12 @@ def _final_status(counts: dict[str, int], total_lines: int) -> tuple[JobStatus, 
 
 def job_finalize(*, job_id: str, attempt: int) -> None:
     """Write the totals and the final status; only the first caller (claim) does it."""
+    # Before the claim: if Elasticsearch is away now, the retried task can still finalize later.
+    refresh(get_es(), settings.LOGS_INDEX_PREFIX)
     if not repo.claim(job_id, f"final-{attempt}", f"final:{job_id}:{attempt}"):
         return
     job = repo.job_get(job_id)
     summed = totals(repo.chunks_of(job_id, attempt))
-    refresh(get_es(), settings.LOGS_INDEX_PREFIX)
     final, reason = _final_status(summed["counts"], job.total_lines)
     finished = now()
     started = job.started_at or finished
@@ -187,11 +200,23 @@ def job_fail(*, job_id: str, attempt: int, reason: str) -> None:
         {
             "reason": reason,
             "finished_at": now(),
-            "counts": {"total_lines": job.total_lines, **summed["counts"]},
+            "counts": {"total_lines": job.total_lines, **counts_as_indexed(job, summed["counts"])},
             "indices": summed["indices"],
             "errors": summed["errors"],
         },
     )
+
+
+def counts_as_indexed(job: Job, counts: dict[str, int]) -> dict[str, int]:
+    """Counts whose indexed and fallback figures are what Elasticsearch holds (when it answers).
+
+    A failed job may have sent part of a chunk before it stopped; its counts must not claim less.
+    """
+    try:
+        indexed, fallback = count_file_documents(get_es(), settings.LOGS_INDEX_PREFIX, job.file_id)
+    except TransientIndexError:
+        return counts
+    return {**counts, "indexed": indexed, "fallback": fallback}
 
 
 def _finish(job: Job, final: JobStatus, changes: dict) -> None:
@@ -204,6 +229,58 @@ def _finish(job: Job, final: JobStatus, changes: dict) -> None:
 def _clean_work(job_id: str) -> None:
     files.delete_work(job_id)
     repo.chunks_delete(job_id)
+    repo.task_starts_delete(job_id)
+
+
+# Waiting for Elasticsearch
+
+
+def chunk_wait_for_es(*, job_id: str, attempt: int, number: int, reason: str) -> None:
+    """A chunk used up its attempts against an unreachable Elasticsearch: wait for it (bounded) instead of failing."""
+    logger.warning("job %s chunk %s waits for Elasticsearch: %s", job_id, number, reason)
+    dispatch_chunk_resume(job_id, attempt, number, now().isoformat(), RESUME_CHECK_SECONDS)
+
+
+def chunk_resume(*, job_id: str, attempt: int, number: int, since: dt.datetime) -> str:
+    """Start the chunk again once Elasticsearch answers; fail the job when it stays away too long."""
+    job = repo.job_get(job_id)
+    if job is None or job.attempt != attempt or job.status != JobStatus.PROCESSING:
+        return "gone"
+    if cluster_ready(get_es()):
+        dispatch_chunk(job_id, attempt, number)
+        return "resumed"
+    waited = (now() - since).total_seconds()
+    if waited > settings.LOGS_ES_WAIT_SECONDS:
+        job_fail(
+            job_id=job_id,
+            attempt=attempt,
+            reason=f"Elasticsearch could not be reached for {waited:.0f} s (the limit is "
+            f"{settings.LOGS_ES_WAIT_SECONDS} s); retry the job once it is back",
+        )
+        return "failed"
+    dispatch_chunk_resume(job_id, attempt, number, since.isoformat(), RESUME_CHECK_SECONDS)
+    return "waiting"
+
+
+# Housekeeping
+
+
+def files_sweep(*, at: dt.datetime) -> int:
+    """Temporary files and work folders left for more than a day (a crash, a refused request) go."""
+    running = {job.job_id for job in repo.jobs_stale(status=JobStatus.PROCESSING, before=at, field="created_at")}
+    return files.sweep(older_than=at - dt.timedelta(days=1), keep_work=running)
+
+
+# Worker crashes
+
+
+def task_started(*, task_id: str, job_id: str) -> tuple[str, int]:
+    """Record a task delivery's start; returns its id and how many earlier deliveries killed their worker."""
+    return repo.task_start(task_id, job_id)
+
+
+def task_finished(*, start_id: str) -> None:
+    repo.task_finish(start_id)
 
 
 # The watchdog

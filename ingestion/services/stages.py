@@ -6,6 +6,8 @@ through the broker). Each chunk writes only its own chunk document; the last chu
 counting "done" claims) is the one finalizer that writes the totals on the job.
 """
 
+import gzip
+import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -20,10 +22,11 @@ from ingestion import files, geoip
 from ingestion import repository as repo
 from ingestion.bulk import encode, iter_bodies, send, write_fallback
 from ingestion.chunking import Chunk, plan_chunks, write_plain_copy
+from ingestion.dispatch import dispatch_chunk
 from ingestion.documents import daily_index, ensure_index_templates
 from ingestion.enums import JobStage, JobStatus
 from ingestion.field_types import infer_field_types, numeric_columns
-from ingestion.formats import FormatError, choose_encoding
+from ingestion.formats import FormatError, choose_encoding, is_gzip_name
 from ingestion.job import Job
 from ingestion.log_types import guess_log_type
 from ingestion.parsers import Row
@@ -60,17 +63,24 @@ def _rows(job: Job, chunk: Chunk) -> Iterator[Row]:
 # Whole-job stages
 
 
-def job_validate(*, job_id: str, attempt: int) -> bool:
-    """Claim the run, settle the encoding, turn a JSON array into NDJSON and plan the chunks."""
-    if not repo.claim(job_id, "run", f"run:{job_id}:{attempt}"):
+def job_validate(*, job_id: str, attempt: int, run: str) -> bool:
+    """Claim the run, inflate a .gz, settle the encoding, turn a JSON array into NDJSON and plan the chunks.
+
+    `run` names this delivery's task: a redelivery after a crash is the same run and may finish it.
+    """
+    if not repo.claim(job_id, "run", f"run:{job_id}:{attempt}", holder=run):
         return False
     job = repo.job_get(job_id)
     if job is None or job.attempt != attempt:
         return False
+    if job.plan:
+        return True  # validated before a crash: the chain goes on from here
     repo.job_transition(job_id, to=JobStatus.PROCESSING, changes={"stage": JobStage.VALIDATE, "started_at": now()})
     started = time.perf_counter()
     fmt, source = job.format, files.stored_path(job.source_name)
     try:
+        if is_gzip_name(job.source_name):
+            source = _inflate(source, str(files.work_dir(job_id, attempt) / "source.inflated"))
         with open(source, "rb") as stream:
             fmt = replace(fmt, encoding=choose_encoding(stream, fmt.encoding))
         if fmt.kind == "json_array":
@@ -79,7 +89,7 @@ def job_validate(*, job_id: str, attempt: int) -> bool:
                 fmt = write_plain_copy(stream, fmt, plain)
             source = plain
         chunks = plan_chunks(source, fmt, settings.LOGS_CHUNK_MB * 2**20)
-    except (FormatError, OSError) as error:
+    except (FormatError, OSError, EOFError) as error:
         job_fail(job_id=job_id, attempt=attempt, reason=f"The file could not be read: {error}")
         return False
     repo.job_update(
@@ -93,6 +103,13 @@ def job_validate(*, job_id: str, attempt: int) -> bool:
         },
     )
     return True
+
+
+def _inflate(path: str, destination: str) -> str:
+    """The stored .gz decompressed into the job's work folder (its size was bounded at upload)."""
+    with gzip.open(path, "rb") as compressed, open(destination, "wb") as out:
+        shutil.copyfileobj(compressed, out, 4 * 2**20)
+    return destination
 
 
 def job_preview(*, job_id: str, attempt: int) -> bool:
@@ -124,13 +141,18 @@ def job_preview(*, job_id: str, attempt: int) -> bool:
 
 
 def job_split(*, job_id: str, attempt: int) -> list[int]:
-    """The chunk numbers to process; a file without records is finished here."""
+    """The chunks to start with: one per lane; each finished chunk starts the next of its lane.
+
+    So a big job has at most LOGS_JOB_PARALLEL_CHUNKS chunks queued at a time, and the small jobs of
+    other users queued behind it wait for a couple of chunks, not for the whole file.
+    """
     job = _active(job_id, attempt)
     if job is None:
         return []
     if not job.plan:
         job_finalize(job_id=job_id, attempt=attempt)
-    return list(range(job.chunks_total))
+    lanes = range(min(settings.LOGS_JOB_PARALLEL_CHUNKS, job.chunks_total))
+    return [number for number in lanes if repo.claim(job_id, "dispatch", f"dispatch:{job_id}:{attempt}:{number}")]
 
 
 # Per-chunk stages
@@ -227,12 +249,17 @@ def _index_chunk(job: Job, chunk: Chunk) -> dict:
 
 
 def chunk_index(*, job_id: str, attempt: int, number: int) -> None:
-    """Bulk-index the chunk (rows Elasticsearch rejects go to the fallback index), then fan in."""
+    """Bulk-index the chunk (rows Elasticsearch rejects go to the fallback index), start the next chunk of
+    its lane, then fan in."""
     if not _index_chunk(job_id=job_id, attempt=attempt, number=number):
         return
+    total = repo.job_get(job_id).chunks_total
+    following = number + settings.LOGS_JOB_PARALLEL_CHUNKS
+    if following < total and repo.claim(job_id, "dispatch", f"dispatch:{job_id}:{attempt}:{following}"):
+        dispatch_chunk(job_id, attempt, following)
     repo.claim(job_id, f"done-{attempt}", f"done:{job_id}:{attempt}:{number}")
     # Every chunk counts after its own claim, so the last one to claim sees them all.
-    if repo.count_claims(job_id, f"done-{attempt}") >= repo.job_get(job_id).chunks_total:
+    if repo.count_claims(job_id, f"done-{attempt}") >= total:
         job_finalize(job_id=job_id, attempt=attempt)
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tests.conftest import fresh_user_id
+
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls from the tests are still sync.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -75,9 +77,9 @@ def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
 
 @pytest.fixture
 def member(django_user_model):
-    return django_user_model.objects.create_user(username="maria", password=PASSWORD)
+    return django_user_model.objects.create_user(id=fresh_user_id(), username="maria", password=PASSWORD)
 
 
 @pytest.fixture
 def staff(django_user_model):
-    return django_user_model.objects.create_user(username="olga", password=PASSWORD, is_staff=True)
+    return django_user_model.objects.create_user(id=fresh_user_id(), username="olga", password=PASSWORD, is_staff=True)

@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import screenshot, sign_in
+from tests.conftest import fresh_user_id
 from tests.datafiles import FRAUD_TRANSACTIONS, ONLINE_RETAIL_FRANCE
 from tests.helpers import data_lines, worker_paused
 
@@ -202,7 +203,7 @@ def test_anonymous_visits_go_to_sign_in_and_another_users_job_is_not_found(
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url("/accounts/login/")
 
-    django_user_model.objects.create_user(username="intruder", password="a-long-browser-password")
+    django_user_model.objects.create_user(id=fresh_user_id(), username="intruder", password="a-long-browser-password")
     sign_in(page, "intruder")
     for path in (f"/jobs/{job_id}/", f"/jobs/{job_id}/dead-letters.csv", f"/jobs/{job_id}/retry"):
         assert page.goto(path).status == 404, path

@@ -6,6 +6,7 @@ import io
 import pytest
 from django.test import Client
 
+from tests.conftest import fresh_user_id
 from tests.helpers import data_lines, upload_and_wait
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -70,7 +71,7 @@ def test_the_rejected_rows_download_neutralizes_every_formula_cell(browser_clien
 
 def test_another_users_job_is_not_found_on_every_page_and_action(finished_job, django_user_model):
     intruder = Client()
-    intruder.force_login(django_user_model.objects.create_user(username="bruno"))
+    intruder.force_login(django_user_model.objects.create_user(id=fresh_user_id(), username="bruno"))
     job_id = finished_job["job_id"]
     for method, path in (
         ("get", f"/jobs/{job_id}/"),

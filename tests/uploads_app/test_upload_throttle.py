@@ -5,15 +5,15 @@ import uuid
 import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
-from rest_framework.throttling import ScopedRateThrottle
 
+from config.throttling import UploadThrottle
 from tests.helpers import upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_user_over_the_upload_rate_gets_429_with_a_json_error(django_user_model, monkeypatch):
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"uploads": "2/minute"})
+    monkeypatch.setattr(UploadThrottle, "THROTTLE_RATES", {"uploads": "2/minute"})
     # A user id no other test had, so no earlier upload counts against it.
     user = django_user_model.objects.create_user(id=10**6 + uuid.uuid4().int % 10**6, username="busy")
     client = APIClient()

@@ -1,0 +1,60 @@
+"""Guarding the upload endpoint before Django reads a byte of the body, and cleaning up after any refusal.
+
+An over-limit upload is refused from its Content-Length alone; a chunked one (no length) is refused
+too, since Django cannot stream it; a body that stalls times out instead of holding a thread. gunicorn
+runs with keep-alive off, so a refused body is never read: the connection just closes.
+"""
+
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+
+# Room for the multipart framing and the small form fields around the file.
+MULTIPART_SLACK = 1 << 20
+
+
+def _refusal(message: str, status: int) -> JsonResponse:
+    return JsonResponse({"success": False, "error": message}, status=status)
+
+
+class UploadGuardMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "POST" and request.path == reverse("upload-create"):
+            refusal = self._check_length(request)
+            if refusal is not None:
+                return refusal
+            self._limit_idle_time(request)
+        try:
+            return self.get_response(request)
+        except TimeoutError:
+            return _refusal(
+                f"The upload stalled: no data for {settings.LOGS_UPLOAD_IDLE_SECONDS} s, so it was dropped", 408
+            )
+        finally:
+            # Whatever the outcome, temporary files of this request that were not stored are removed.
+            for path in getattr(request, "incoming_paths", ()):
+                Path(path).unlink(missing_ok=True)
+
+    @staticmethod
+    def _check_length(request: HttpRequest) -> JsonResponse | None:
+        length = request.META.get("CONTENT_LENGTH") or ""
+        if not length.isdigit():
+            if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+                return _refusal("Send the file with a Content-Length header; chunked uploads are not accepted", 411)
+            return None
+        if int(length) > settings.LOGS_MAX_UPLOAD_MB * 2**20 + MULTIPART_SLACK:
+            return _refusal(f"File size exceeds {settings.LOGS_MAX_UPLOAD_MB} MB limit", 413)
+        return None
+
+    @staticmethod
+    def _limit_idle_time(request: HttpRequest) -> None:
+        # gunicorn hands its socket over; other servers (tests, runserver) simply keep their own behaviour.
+        connection = request.META.get("gunicorn.socket")
+        if connection is not None:
+            connection.settimeout(settings.LOGS_UPLOAD_IDLE_SECONDS)
