@@ -4,7 +4,10 @@ import os
 from functools import cache
 
 from django.conf import settings
-from elasticsearch import Elasticsearch
+from elasticsearch import ConnectionError, ConnectionTimeout, Elasticsearch
+
+# The client's errors for "Elasticsearch is not answering now" (worth waiting for, not a bad request).
+CLIENT_UNREACHABLE = (ConnectionError, ConnectionTimeout)
 
 
 @cache

@@ -8,7 +8,7 @@ import sys
 
 import tornado.web
 from celery.bin.celery import main as celery_main
-from flower.urls import handlers
+from flower.urls import handlers, settings
 from flower.views import BaseHandler, monitor
 
 
@@ -21,8 +21,10 @@ class LoginStaticFileHandler(tornado.web.StaticFileHandler):
 def require_login() -> None:
     for view in (monitor.Metrics, monitor.Healthcheck):
         view.get = tornado.web.authenticated(view.get)
+    # Tornado serves static_path itself, through this class.
+    settings["static_handler_class"] = LoginStaticFileHandler
     for position, handler in enumerate(handlers):
-        if handler[1] is tornado.web.StaticFileHandler:
+        if isinstance(handler, tuple) and handler[1] is tornado.web.StaticFileHandler:
             handlers[position] = (handler[0], LoginStaticFileHandler, *handler[2:])
 
 

@@ -214,6 +214,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "JobStatusEnum": ["pending", "processing", "completed", "completed_with_errors", "failed"],
         "HealthStatusEnum": ["up", "down"],
+        "AlertStatusEnum": "analytics.fraud.models.FraudAlert.Status",
+        "AlertTierEnum": "analytics.fraud.models.FraudAlert.Tier",
     },
 }
 

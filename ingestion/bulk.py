@@ -9,6 +9,7 @@ from functools import lru_cache
 import orjson
 from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, Elasticsearch
 
+from config.es import CLIENT_UNREACHABLE
 from ingestion.documents import fallback_index
 
 # Succeeded items shrink to {"index":{"_id":..,"status":201}}; failed ones add the error's type and reason.
@@ -19,6 +20,10 @@ PIT_KEEP_ALIVE = "2m"
 
 class TransientIndexError(Exception):
     """Elasticsearch could not take the request now (connection, timeout, 429, 5xx): retry it as a whole."""
+
+
+# Everything that means "Elasticsearch is not answering now", wherever in the pipeline it is raised.
+ES_UNREACHABLE = (TransientIndexError, *CLIENT_UNREACHABLE)
 
 
 @dataclass
@@ -201,10 +206,11 @@ def _delete_hits(es: Elasticsearch, hits: list[dict]) -> int:
     return sum(1 for status in statuses if status == 200)  # 404: already gone
 
 
-def refresh(es: Elasticsearch, prefix: str) -> None:
-    """Make everything indexed so far under `prefix` searchable."""
+def refresh(es: Elasticsearch, prefix: str, indices: list[str] | None = None) -> None:
+    """Make what was indexed so far searchable: in the given daily indices (and the fallback), or all of them."""
+    names = ",".join([*indices, fallback_index(prefix)]) if indices is not None else _searched_indices(prefix)
     with _transient_errors_as_retryable():
-        es.indices.refresh(index=_searched_indices(prefix), ignore_unavailable=True, allow_no_indices=True)
+        es.indices.refresh(index=names, ignore_unavailable=True, allow_no_indices=True)
 
 
 def cluster_ready(es: Elasticsearch, timeout: float = 3.0) -> bool:
@@ -219,6 +225,7 @@ def cluster_ready(es: Elasticsearch, timeout: float = 3.0) -> bool:
 def count_file_documents(es: Elasticsearch, prefix: str, file_id: str) -> tuple[int, int]:
     """(indexed, fallback) documents of one upload, as Elasticsearch holds them now."""
     query = {"term": {"file_id": file_id}}
+    refresh(es, prefix)
     with _transient_errors_as_retryable():
         indexed = es.count(index=prefix, query=query, ignore_unavailable=True)["count"]
         fallback = es.count(index=fallback_index(prefix), query=query, ignore_unavailable=True)["count"]

@@ -318,12 +318,6 @@ def event_claimed(event_ids: list[str], consumer: str) -> set[str]:
         return {row["event_id"] for row in claims.find({"_id": {"$in": keys}}, {"event_id": 1})}
 
 
-def event_release(event_id: str, consumer: str) -> None:
-    """Give an event back (the consumer failed), so a later attempt can claim it."""
-    with _collection(EVENT_CLAIMS) as claims:
-        claims.delete_one({"_id": f"{consumer}:{event_id}"})
-
-
 def event_claim(event_id: str, consumer: str) -> bool:
     """Take one event for one consumer; False when that consumer already has it."""
     with _collection(EVENT_CLAIMS) as claims:

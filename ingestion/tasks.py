@@ -6,7 +6,7 @@ from celery import Task, shared_task
 
 from config.errors import ServiceUnavailable
 from config.mongo import TRANSIENT_ERRORS
-from ingestion.bulk import TransientIndexError
+from ingestion.bulk import ES_UNREACHABLE
 from ingestion.dispatch import dispatch_chunk
 from ingestion.services import jobs, stages
 
@@ -21,7 +21,7 @@ class StageTask(Task):
     recorded when it starts and when it ends, so one that keeps killing its worker is recognised.
     """
 
-    autoretry_for = (TransientIndexError, ServiceUnavailable, *TRANSIENT_ERRORS)
+    autoretry_for = (*ES_UNREACHABLE, ServiceUnavailable, *TRANSIENT_ERRORS)
     max_retries = 2
     default_retry_delay = 5
     retry_backoff = False
@@ -46,7 +46,7 @@ class StageTask(Task):
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         job_id, attempt = args[0], args[1]
-        if isinstance(exc, TransientIndexError) and len(args) > 2:
+        if isinstance(exc, ES_UNREACHABLE) and len(args) > 2:
             jobs.chunk_wait_for_es(job_id=job_id, attempt=attempt, number=args[2], reason=str(exc))
             return
         jobs.job_fail(job_id=job_id, attempt=attempt, reason=f"{self.name} failed: {exc}")

@@ -1,6 +1,7 @@
 """Shared fixtures: a real Celery worker for the whole run, and clean test data stores."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -19,38 +20,66 @@ from ingestion.documents import ensure_index_templates
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _wait_for_worker(process: subprocess.Popen, log_path: Path) -> None:
-    for _ in range(120):
-        if process.poll() is not None:
-            raise RuntimeError(f"Celery worker exited:\n{log_path.read_text()[-3000:]}")
-        if celery_app.control.ping(timeout=0.5):
+def pytest_collection_modifyitems(items):
+    """Fault tests stop and kill the shared servers: they run after everything else."""
+    items.sort(key=lambda item: item.get_closest_marker("faults") is not None)
+
+
+class Worker:
+    """The real Celery worker process of the test run, which the fault tests may kill and start again."""
+
+    log_path = ROOT / "var" / "log" / "test-worker.log"
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen | None = None
+
+    def start(self, command: list[str] | None = None, env: dict | None = None) -> None:
+        """Start the worker (or another worker command, e.g. a poisoned one) and wait until it answers."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        command = command or [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "2"]
+        with self.log_path.open("a") as log:
+            self.process = subprocess.Popen(
+                [*command, "-n", f"test-{uuid.uuid4().hex[:6]}@%h"],
+                cwd=ROOT,
+                env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", **(env or {})},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: kill() reaches the pool children too
+            )
+        for _ in range(120):
+            if self.process.poll() is not None:
+                raise RuntimeError(f"Celery worker exited:\n{self.log_path.read_text()[-3000:]}")
+            if celery_app.control.ping(timeout=0.5):
+                return
+        raise RuntimeError(f"Celery worker did not answer:\n{self.log_path.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool processes, as a crash would."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
             return
-    raise RuntimeError(f"Celery worker did not answer:\n{log_path.read_text()[-3000:]}")
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker):
     """A real worker process on the test broker, sharing the test database."""
-    log_path = ROOT / "var" / "log" / "test-worker.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+    Worker.log_path.write_text("")
     celery_app.control.purge()
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "2", "-n", "test@%h"],
-            cwd=ROOT,
-            env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    worker = Worker()
+    worker.start()
     try:
-        _wait_for_worker(process, log_path)
-        yield process
+        yield worker
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        worker.stop()
 
 
 def fresh_user_id() -> int:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from django.urls import reverse
 
 # Room for the multipart framing and the small form fields around the file.
@@ -40,6 +40,14 @@ class UploadGuardMiddleware:
             # Whatever the outcome, temporary files of this request that were not stored are removed.
             for path in getattr(request, "incoming_paths", ()):
                 Path(path).unlink(missing_ok=True)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        # Django reports a body read that timed out as UnreadablePostError (an OSError); say what happened.
+        if isinstance(exception, UnreadablePostError | TimeoutError):
+            return _refusal(
+                f"The upload stalled: no data for {settings.LOGS_UPLOAD_IDLE_SECONDS} s, so it was dropped", 408
+            )
+        return None
 
     @staticmethod
     def _check_length(request: HttpRequest) -> JsonResponse | None:

@@ -58,20 +58,22 @@ class AlertDetailSerializer(AlertSerializer):
         ]
 
 
-class AlertListApi(APIView):
-    class FilterSerializer(serializers.Serializer):
-        status = serializers.ChoiceField(choices=FraudAlert.Status.values, required=False)
-        tier = serializers.ChoiceField(choices=FraudAlert.Tier.values, required=False)
-        rule = serializers.ChoiceField(choices=list(RULES), required=False)
-        entity = serializers.CharField(required=False, max_length=200)
-        since = serializers.DateTimeField(required=False, help_text="alerts with events at or after this time")
-        until = serializers.DateTimeField(required=False)
-        page = serializers.IntegerField(min_value=1, max_value=10**6, default=1)
-        page_size = serializers.IntegerField(min_value=1, max_value=200, default=50)
+class AlertFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=FraudAlert.Status.values, required=False)
+    tier = serializers.ChoiceField(choices=FraudAlert.Tier.values, required=False)
+    rule = serializers.ChoiceField(choices=list(RULES), required=False)
+    entity = serializers.CharField(required=False, max_length=200)
+    since = serializers.DateTimeField(required=False, help_text="alerts with events at or after this time")
+    until = serializers.DateTimeField(required=False)
+    page = serializers.IntegerField(min_value=1, max_value=10**6, default=1)
+    page_size = serializers.IntegerField(min_value=1, max_value=200, default=50)
 
+
+class AlertListApi(APIView):
     @extend_schema(
         summary="Fraud alerts",
-        parameters=[FilterSerializer],
+        operation_id="fraud_alerts_list",
+        parameters=[AlertFilterSerializer],
         responses={
             200: inline_serializer(
                 "AlertPage",
@@ -86,7 +88,7 @@ class AlertListApi(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = AlertFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
         alerts = selectors.alert_list(
@@ -119,19 +121,20 @@ class AlertDetailApi(APIView):
         return Response(AlertDetailSerializer(selectors.alert_get(user=request.user, alert_id=alert_id)).data)
 
 
-class AlertStatusApi(APIView):
-    class InputSerializer(serializers.Serializer):
-        status = serializers.ChoiceField(choices=FraudAlert.Status.values)
-        note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+class AlertStatusInputSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=FraudAlert.Status.values)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
+
+class AlertStatusApi(APIView):
     @extend_schema(
         summary="Review an alert",
         description="open, acknowledged, dismissed (with a note) or confirmed_fraud; recorded with its user.",
-        request=InputSerializer,
+        request=AlertStatusInputSerializer,
         responses={200: AlertDetailSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     def post(self, request: Request, alert_id: int) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = AlertStatusInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         alert = selectors.alert_get(user=request.user, alert_id=alert_id)
         alert = services.alert_set_status(
@@ -159,20 +162,21 @@ class RuleListApi(APIView):
         return Response(services.rules_described())
 
 
-class ScanApi(APIView):
-    class InputSerializer(serializers.Serializer):
-        job_id = serializers.CharField(required=False, help_text="only this job's events; otherwise all of yours")
+class ScanInputSerializer(serializers.Serializer):
+    job_id = serializers.CharField(required=False, help_text="only this job's events; otherwise all of yours")
 
+
+class ScanApi(APIView):
     @extend_schema(
         summary="Screen events for fraud now",
-        request=InputSerializer,
+        request=ScanInputSerializer,
         responses={
             202: inline_serializer("ScanQueued", {"task_id": serializers.CharField()}),
             **error_responses(401, 403, 404),
         },
     )
     def post(self, request: Request) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = ScanInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         job_id = data.validated_data.get("job_id")
         owner_id = request.user.pk

@@ -142,10 +142,11 @@ def first_order_large(events: list[Event], baselines: Baselines, params: dict) -
 
 
 def velocity(events: list[Event], baselines: Baselines, params: dict) -> dict[str, str]:
+    # Payments and orders only: a visitor browsing many pages is not a velocity signal.
     span, limit = timedelta(hours=params["hours"]), params["max_events"]
     windows: dict[tuple, SlidingWindow] = defaultdict(lambda: SlidingWindow(span))
     hits = {}
-    for event in events:
+    for event in (event for event in events if event.amount is not None):
         for kind in ("customer", "card", "ip"):
             value = getattr(event, kind)
             if value is None:

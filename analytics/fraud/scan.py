@@ -75,8 +75,14 @@ def owner_search(owner_id: int, base: Search | None = None) -> Search:
     return (base if base is not None else events_search()).filter(Q("term", owner=str(owner_id)))
 
 
-def job_span(owner_id: int, job_id: str | None) -> tuple[dt.datetime, dt.datetime] | None:
-    search = owner_search(owner_id).extra(size=0)
+def job_span(owner_id: int, job_id: str | None, fields: FieldChoice) -> tuple[dt.datetime, dt.datetime] | None:
+    """The time span of the events to screen: those with an amount, a customer or a card (None: nothing to do)."""
+    screened = [name for name in ("amount", "user_id", fields.card) if name]
+    search = (
+        owner_search(owner_id)
+        .extra(size=0)
+        .filter(Q("bool", should=[Q("exists", field=name) for name in screened], minimum_should_match=1))
+    )
     if job_id:
         search = search.filter(Q("term", job_id=job_id))
     search.aggs.metric("first", A("min", field="@timestamp"))

@@ -118,10 +118,11 @@ def fraud_scan(*, owner_id: int, job_id: str | None = None) -> ScanReport:
     Re-running is safe: signals are keyed by event id and alerts by owner and entity.
     """
     report = ScanReport(owner_id=owner_id, job_id=job_id)
-    span = scan.job_span(owner_id, job_id)
+    fields = scan.choose_fields()
+    # Page views and access logs without payments, customers or cards have nothing to screen.
+    span = scan.job_span(owner_id, job_id, fields)
     if span is None:
         return report
-    fields = scan.choose_fields()
     events = scan.load_events(owner_id, span, fields)
     scored = [event for event in events if (event.job_id == job_id if job_id else span[0] <= event.time <= span[1])]
     report.events = len(scored)

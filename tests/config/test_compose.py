@@ -23,6 +23,7 @@ def test_compose_names_every_service_with_a_healthcheck_for_each_server():
         "elasticsearch",
         "kibana",
         "kibana-setup",
+        "proxy",
     }
     for server in ("redis", "mongo", "postgres", "elasticsearch", "kibana", "web"):
         assert "healthcheck" in services[server], server
@@ -52,3 +53,15 @@ def test_the_image_installs_the_same_pinned_packages_as_the_local_install():
 
     assert "-r requirements/base.txt" in dockerfile
     assert f"--no-deps {geoip_pin}" in dockerfile
+
+
+def test_the_public_entry_limits_request_bodies_before_django():
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    proxy = compose["services"]["proxy"]
+    config = (ROOT / "docker" / "nginx.conf").read_text()
+
+    assert proxy["ports"] == ["127.0.0.1:8000:80"]
+    assert "ports" not in compose["services"]["web"]  # only reachable through the proxy
+    assert re.search(r"client_max_body_size 101m;", config)
+    assert re.search(r"client_body_timeout \d+s;", config)
+    assert "proxy_pass http://web:8000;" in config

@@ -157,3 +157,11 @@ def test_an_upload_while_mongodb_is_down_answers_503_and_leaves_no_file(api_clie
     assert response.status_code == 503
     assert response.json()["success"] is False
     assert stored_files() == before
+
+
+def test_stored_uploads_are_readable_by_the_owner_only(celery_worker, api_client):
+    data, _job = upload_and_wait(api_client, "private.ndjson", data_lines("web_access_logs.ndjson", 5))
+
+    stored = [path for path in Path(default_storage.location).glob(f"*{data['file_id']}*") if path.is_file()]
+    assert len(stored) == 1
+    assert stored[0].stat().st_mode & 0o777 == 0o600
