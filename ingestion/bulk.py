@@ -206,11 +206,11 @@ def _delete_hits(es: Elasticsearch, hits: list[dict]) -> int:
     return sum(1 for status in statuses if status == 200)  # 404: already gone
 
 
-def refresh(es: Elasticsearch, prefix: str, indices: list[str] | None = None) -> None:
-    """Make what was indexed so far searchable: in the given daily indices (and the fallback), or all of them."""
-    names = ",".join([*indices, fallback_index(prefix)]) if indices is not None else _searched_indices(prefix)
+def refresh(es: Elasticsearch, prefix: str) -> None:
+    """Make everything indexed so far under `prefix` searchable (through the alias: a file may span
+    hundreds of daily indices, too many to name in one request line)."""
     with _transient_errors_as_retryable():
-        es.indices.refresh(index=names, ignore_unavailable=True, allow_no_indices=True)
+        es.indices.refresh(index=_searched_indices(prefix), ignore_unavailable=True, allow_no_indices=True)
 
 
 def cluster_ready(es: Elasticsearch, timeout: float = 3.0) -> bool:

@@ -62,9 +62,9 @@ def preview(job_id: str, attempt: int) -> bool:
     return stages.job_preview(job_id=job_id, attempt=attempt)
 
 
-@shared_task(name="ingestion.split", base=StageTask)
-def split(job_id: str, attempt: int) -> int:
-    chunks = stages.job_split(job_id=job_id, attempt=attempt)
+@shared_task(name="ingestion.split", base=StageTask, bind=True)
+def split(self, job_id: str, attempt: int) -> int:
+    chunks = stages.job_split(job_id=job_id, attempt=attempt, run=self.request.id or "")
     for number in chunks:
         dispatch_chunk(job_id, attempt, number)
     return len(chunks)
@@ -80,9 +80,9 @@ def enrich(job_id: str, attempt: int, number: int) -> None:
     stages.chunk_enrich(job_id=job_id, attempt=attempt, number=number)
 
 
-@shared_task(name="ingestion.index", base=StageTask)
-def index(job_id: str, attempt: int, number: int) -> None:
-    stages.chunk_index(job_id=job_id, attempt=attempt, number=number)
+@shared_task(name="ingestion.index", base=StageTask, bind=True)
+def index(self, job_id: str, attempt: int, number: int) -> None:
+    stages.chunk_index(job_id=job_id, attempt=attempt, number=number, run=self.request.id or "")
 
 
 @shared_task(name="ingestion.chunk_resume")

@@ -159,14 +159,14 @@ def _final_status(counts: dict[str, int], total_lines: int) -> tuple[JobStatus, 
     return JobStatus.COMPLETED, None
 
 
-def job_finalize(*, job_id: str, attempt: int) -> None:
-    """Write the totals and the final status; only the first caller (claim) does it."""
-    summed = totals(repo.chunks_of(job_id, attempt))
-    # Only this job's daily indices; before the claim, so a retried task can still finalize if this fails.
-    refresh(get_es(), settings.LOGS_INDEX_PREFIX, summed["indices"])
-    if not repo.claim(job_id, f"final-{attempt}", f"final:{job_id}:{attempt}"):
+def job_finalize(*, job_id: str, attempt: int, run: str = "") -> None:
+    """Write the totals and the final status; only the first caller (claim) does it, or its redelivery."""
+    # Before the claim: if Elasticsearch is away now, the retried task can still finalize later.
+    refresh(get_es(), settings.LOGS_INDEX_PREFIX)
+    if not repo.claim(job_id, f"final-{attempt}", f"final:{job_id}:{attempt}", holder=run or None):
         return
     job = repo.job_get(job_id)
+    summed = totals(repo.chunks_of(job_id, attempt))
     final, reason = _final_status(summed["counts"], job.total_lines)
     finished = now()
     started = job.started_at or finished

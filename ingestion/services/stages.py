@@ -140,7 +140,7 @@ def job_preview(*, job_id: str, attempt: int) -> bool:
     return True
 
 
-def job_split(*, job_id: str, attempt: int) -> list[int]:
+def job_split(*, job_id: str, attempt: int, run: str = "") -> list[int]:
     """The chunks to start with: one per lane; each finished chunk starts the next of its lane.
 
     So a big job has at most LOGS_JOB_PARALLEL_CHUNKS chunks queued at a time, and the small jobs of
@@ -150,9 +150,14 @@ def job_split(*, job_id: str, attempt: int) -> list[int]:
     if job is None:
         return []
     if not job.plan:
-        job_finalize(job_id=job_id, attempt=attempt)
+        job_finalize(job_id=job_id, attempt=attempt, run=run)
     lanes = range(min(settings.LOGS_JOB_PARALLEL_CHUNKS, job.chunks_total))
-    return [number for number in lanes if repo.claim(job_id, "dispatch", f"dispatch:{job_id}:{attempt}:{number}")]
+    # `run` (this task's id) holds the claims: a redelivery after a crash dispatches them again.
+    return [
+        number
+        for number in lanes
+        if repo.claim(job_id, "dispatch", f"dispatch:{job_id}:{attempt}:{number}", holder=run or None)
+    ]
 
 
 # Per-chunk stages
@@ -248,19 +253,24 @@ def _index_chunk(job: Job, chunk: Chunk) -> dict:
     }
 
 
-def chunk_index(*, job_id: str, attempt: int, number: int) -> None:
+def chunk_index(*, job_id: str, attempt: int, number: int, run: str = "") -> None:
     """Bulk-index the chunk (rows Elasticsearch rejects go to the fallback index), start the next chunk of
-    its lane, then fan in."""
+    its lane, then fan in.
+
+    `run` (this task's id) holds the claims it takes, so a redelivery after a crash finishes the work
+    (a second dispatch of the next chunk is harmless: chunks are idempotent).
+    """
     if not _index_chunk(job_id=job_id, attempt=attempt, number=number):
         return
     total = repo.job_get(job_id).chunks_total
     following = number + settings.LOGS_JOB_PARALLEL_CHUNKS
-    if following < total and repo.claim(job_id, "dispatch", f"dispatch:{job_id}:{attempt}:{following}"):
+    lane_key = f"dispatch:{job_id}:{attempt}:{following}"
+    if following < total and repo.claim(job_id, "dispatch", lane_key, holder=run or None):
         dispatch_chunk(job_id, attempt, following)
     repo.claim(job_id, f"done-{attempt}", f"done:{job_id}:{attempt}:{number}")
     # Every chunk counts after its own claim, so the last one to claim sees them all.
     if repo.count_claims(job_id, f"done-{attempt}") >= total:
-        job_finalize(job_id=job_id, attempt=attempt)
+        job_finalize(job_id=job_id, attempt=attempt, run=run)
 
 
 def _fallback_rows(job: Job, chunk: Chunk, reasons: dict[int, str]) -> list[dict]:
