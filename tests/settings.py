@@ -16,8 +16,8 @@ os.environ.setdefault("UPLOADS_DIR", "var/test/uploads")
 os.environ.setdefault("LOGS_INDEX_PREFIX", "test-logs-ecom")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 os.environ.setdefault("FRAUD_ALERTS_INDEX", "test-fraud-alerts")
-# Fault tests: a crashed worker's tasks come back after 20 s, a chunk waits 30 s for Elasticsearch.
-os.environ.setdefault("LOGS_TASK_VISIBILITY_SECONDS", "20")
+# Fault tests: a crashed worker's tasks come back after 10 s, a chunk waits 30 s for Elasticsearch.
+os.environ.setdefault("LOGS_TASK_VISIBILITY_SECONDS", "10")
 os.environ.setdefault("LOGS_ES_WAIT_SECONDS", "30")
 
 from config.settings import *  # noqa: F403

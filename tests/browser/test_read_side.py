@@ -2,21 +2,30 @@
 
 import pytest
 from playwright.sync_api import expect
-from rest_framework.test import APIClient
 
-from tests.browser.conftest import screenshot, sign_in
+from tests.analytics.conftest import client_for
+from tests.browser.conftest import PASSWORD, screenshot, sign_in
 from tests.datafiles import ECOMMERCE_ORDERS
 from tests.helpers import upload_and_wait
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def orders_of(celery_worker, member):
-    client = APIClient()
-    client.force_authenticate(member)
-    data, _job = upload_and_wait(client, ECOMMERCE_ORDERS.name, ECOMMERCE_ORDERS.read_bytes())
+# One upload for the whole module: its documents and job outlive each test's database rows, and the
+# user signing in is recreated with the same id for every test.
+READER_ID = 900_100
+
+
+@pytest.fixture(scope="module")
+def orders_upload(celery_worker):
+    data, _job = upload_and_wait(client_for(READER_ID, "maria"), ECOMMERCE_ORDERS.name, ECOMMERCE_ORDERS.read_bytes())
     return data
+
+
+@pytest.fixture
+def orders_of(orders_upload, django_user_model):
+    django_user_model.objects.create_user(id=READER_ID, username="maria", password=PASSWORD)
+    return orders_upload
 
 
 def test_the_search_page_finds_and_highlights_a_term_and_opens_an_event(page, orders_of):

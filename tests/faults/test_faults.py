@@ -60,7 +60,7 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_job_completes_exactly(celer
     killed_at = time.monotonic()
     indexed_at_kill = count_documents(data["file_id"])
     # A supervisor brings a worker back after a while; once the dead one's tasks are older than the
-    # visibility timeout (20 s here, 90 s by default), the new worker takes them back as it starts.
+    # visibility timeout (10 s here, 90 s by default), the new worker takes them back as it starts.
     time.sleep(settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"])
     celery_worker.start()
     finished = wait_for(owner, data["job_id"], seconds=180)
@@ -113,7 +113,7 @@ def test_elasticsearch_down_for_a_restart_does_not_fail_the_job(celery_worker, o
 
 @pytest.mark.slow
 def test_elasticsearch_away_beyond_the_bound_fails_the_job_with_true_counts_and_a_retry_is_exact(celery_worker, owner):
-    data = upload(owner, "beyond_the_bound.ndjson", web_lines(40_000)).json()["data"]
+    data = upload(owner, "beyond_the_bound.ndjson", web_lines(20_000)).json()["data"]
     wait_until(lambda: job(owner, data["job_id"])["counts"]["indexed"] > 0, attempts=1200)
 
     servers.stop("elasticsearch")
@@ -126,13 +126,13 @@ def test_elasticsearch_away_beyond_the_bound_fails_the_job_with_true_counts_and_
     assert failed["status"] == "failed"
     assert "Elasticsearch could not be reached" in failed["reason"]
     assert after["counts"]["indexed"] == count_documents(data["file_id"])
-    assert 0 < after["counts"]["indexed"] < 40_000
+    assert 0 < after["counts"]["indexed"] < 20_000
 
     owner.post(f"/api/logs/jobs/{data['job_id']}/retry")
     retried = wait_for(owner, data["job_id"], seconds=180)
 
     assert retried["status"] == "completed"
-    assert count_documents(data["file_id"]) == 40_000
+    assert count_documents(data["file_id"]) == 20_000
     record(
         "Elasticsearch away beyond the bound (30 s in the tests, 600 s by default)",
         outcome="failed, counts = ES",
@@ -207,14 +207,14 @@ def test_twenty_concurrent_uploads_of_four_users_complete_and_stay_private(celer
     content = FRAUD_TRANSACTIONS.read_bytes().splitlines(keepends=True)
 
     def send(n: int) -> tuple[int, dict]:
-        lines = content[0:1] + content[1 + 80 * n : 1 + 80 * (n + 1)]
+        lines = content[0:1] + content[1 + 20 * n : 1 + 20 * (n + 1)]
         return n % 4, upload(users[n % 4], f"crowd-{n}.csv", b"".join(lines)).json()["data"]
 
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         sent = list(pool.map(send, range(20)))
     for user, data in sent:
         assert wait_for(users[user], data["job_id"])["status"] == "completed"
-        assert count_documents(data["file_id"]) == 80
+        assert count_documents(data["file_id"]) == 20
 
     for user, data in sent:
         stranger = users[(user + 1) % 4]
