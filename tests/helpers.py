@@ -84,9 +84,10 @@ def delete_prefix(prefix: str) -> None:
 
 @contextmanager
 def worker_paused():
-    """The real worker stops taking tasks (they wait in the broker) until the block ends."""
-    celery_app.control.cancel_consumer("celery", reply=True, timeout=10)
+    """The real (single) worker stops taking tasks (they wait in the broker) until the block ends."""
+    # limit=1: return on the worker's reply instead of waiting out the timeout for others.
+    assert celery_app.control.cancel_consumer("celery", reply=True, timeout=10, limit=1)
     try:
         yield
     finally:
-        celery_app.control.add_consumer("celery", reply=True, timeout=10)
+        assert celery_app.control.add_consumer("celery", reply=True, timeout=10, limit=1)

@@ -18,7 +18,7 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 os.environ.setdefault("FRAUD_ALERTS_INDEX", "test-fraud-alerts")
 # Fault tests: a crashed worker's tasks come back after 10 s, a chunk waits 30 s for Elasticsearch.
 os.environ.setdefault("LOGS_TASK_VISIBILITY_SECONDS", "10")
-os.environ.setdefault("LOGS_ES_WAIT_SECONDS", "30")
+os.environ.setdefault("LOGS_ES_WAIT_SECONDS", "45")
 
 from config.settings import *  # noqa: F403
 from config.settings import DATABASES

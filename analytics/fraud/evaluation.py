@@ -31,8 +31,8 @@ class Score:
         return 2 * self.precision * self.recall / total if total else 0.0
 
 
-def labels(*, label_field: str, positive: set[str], job_id: str | None, owner_id: int | None) -> dict[str, bool]:
-    """{event id: is positive} for the events whose label field has a value (empty means unlabelled)."""
+def labels(*, label_field: str, job_id: str | None, owner_id: int | None) -> dict[str, str]:
+    """{event id: label, lower-cased} for the events whose label field has a value (empty means unlabelled)."""
     search = Search().filter(Q("exists", field=label_field)).source([label_field])
     if job_id:
         search = search.filter(Q("term", job_id=job_id))
@@ -42,15 +42,15 @@ def labels(*, label_field: str, positive: set[str], job_id: str | None, owner_id
     for hit in iter_hits(search, sort="line"):
         value = hit["_source"].get(label_field)
         if value not in (None, ""):
-            found[hit["_id"]] = str(value).strip().lower() in positive
+            found[hit["_id"]] = str(value).strip().lower()
     return found
 
 
 def evaluate(*, label_field: str, positive: list[str], job_id: str | None = None, owner_id: int | None = None) -> dict:
     """Precision, recall and F1 of each rule and each tier on the labelled events."""
-    truth = labels(
-        label_field=label_field, positive={value.lower() for value in positive}, job_id=job_id, owner_id=owner_id
-    )
+    labelled = labels(label_field=label_field, job_id=job_id, owner_id=owner_id)
+    wanted = {value.strip().lower() for value in positive}
+    truth = {doc_id: label in wanted for doc_id, label in labelled.items()}
     signals = {signal.doc_id: signal for signal in FraudSignal.objects.filter(doc_id__in=list(truth))}
     positives = sum(truth.values())
 
@@ -63,4 +63,5 @@ def evaluate(*, label_field: str, positive: list[str], job_id: str | None = None
         score("review", lambda signal: signal.score >= settings.FRAUD_REVIEW_SCORE),
         score("high", lambda signal: signal.score >= settings.FRAUD_HIGH_SCORE),
     ]
-    return {"labelled": len(truth), "positives": positives, "rules": rules, "tiers": tiers}
+    values = sorted(set(labelled.values()))
+    return {"labelled": len(truth), "positives": positives, "rules": rules, "tiers": tiers, "values": values}

@@ -5,7 +5,7 @@ import io
 
 import orjson
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django_celery_results.models import TaskResult
 
 from analytics.fraud.evaluation import evaluate
@@ -81,6 +81,21 @@ def test_fraud_evaluate_prints_precision_recall_and_f1_per_rule_and_tier(labelle
     review = next(line for line in lines if line.startswith("review "))
     assert [float(value) for value in review.split()[3:6]] == pytest.approx([0.453, 0.853, 0.591], abs=0.001)
     assert any(line.startswith("first_order_large") for line in lines)
+
+
+def test_fraud_evaluate_defaults_to_event_label_and_names_the_values_when_none_is_fraud(labelled):
+    _client, data = labelled
+    out = io.StringIO()
+
+    call_command("fraud_evaluate", job=data["job_id"], stdout=out)
+    with pytest.raises(CommandError) as refused:
+        call_command("fraud_evaluate", positive=["chargeback"], job=data["job_id"], stdout=io.StringIO())
+
+    assert out.getvalue().splitlines()[0] == "810 labelled events, 95 positive (EVENT_LABEL in fraud, 1, true)"
+    assert str(refused.value) == (
+        "No labelled event has EVENT_LABEL in chargeback; the values seen are 0, 1. "
+        "Name the fraud value with --positive."
+    )
 
 
 def test_rules_never_load_the_label_field(labelled):

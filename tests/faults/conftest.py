@@ -6,6 +6,7 @@ import pytest
 from django.conf import settings
 
 from config.es import get_es
+from tests.faults import figures
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -16,3 +17,8 @@ def few_daily_indices():
     names = [name for name in es.indices.get(index=f"{settings.LOGS_INDEX_PREFIX}-*") if daily.fullmatch(name)]
     for start in range(0, len(names), 50):  # index names go in the URL, which has a length limit
         es.indices.delete(index=",".join(names[start : start + 50]))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fresh_figures():
+    figures.start()

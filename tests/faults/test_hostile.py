@@ -20,7 +20,7 @@ from django.conf import settings
 from rest_framework.authtoken.models import Token
 
 from tests.conftest import fresh_user_id, wait_until
-from tests.faults.test_faults import record
+from tests.faults.figures import record
 from tests.helpers import count_documents, data_lines
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
