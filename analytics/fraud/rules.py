@@ -7,7 +7,7 @@ analyst can change in the Django admin (FraudRuleSetting); README "Fraud rules" 
 
 import math
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -180,35 +180,53 @@ def card_testing(events: list[Event], baselines: Baselines, params: dict) -> dic
 
 
 def shared_ip(events: list[Event], baselines: Baselines, params: dict) -> dict[str, str]:
-    span = timedelta(hours=params["hours"])
-    windows: dict[str, SlidingWindow] = defaultdict(lambda: SlidingWindow(span))
-    hits = {}
-    for event in events:
-        if event.ip is None or (event.card is None and event.customer is None):
-            continue
-        seen = windows[event.ip].add(event.time, (event.card, event.customer))
-        cards = {card for card, _ in seen if card is not None}
-        accounts = {customer for _, customer in seen if customer is not None}
-        if len(cards) > params["max_entities"] or len(accounts) > params["max_entities"]:
-            hits[event.id] = f"{len(cards)} cards and {len(accounts)} accounts on this IP within {params['hours']} h"
-    return hits
+    crowded = crowded_windows(
+        events,
+        key=lambda e: e.ip,
+        pair=lambda e: (e.card, e.customer),
+        hours=params["hours"],
+        limit=params["max_entities"],
+    )
+    return {
+        event.id: f"{len(cards)} cards and {len(accounts)} accounts on this IP within {params['hours']} h"
+        for event, cards, accounts in crowded
+    }
 
 
 def multi_device(events: list[Event], baselines: Baselines, params: dict) -> dict[str, str]:
-    span = timedelta(hours=params["hours"])
-    windows: dict[str, SlidingWindow] = defaultdict(lambda: SlidingWindow(span))
-    hits = {}
+    crowded = crowded_windows(
+        events,
+        key=lambda e: e.customer,
+        pair=lambda e: (e.device, e.ip),
+        hours=params["hours"],
+        limit=params["max_devices"],
+    )
+    return {
+        event.id: f"{len(devices)} devices and {len(addresses)} IPs for this account within {params['hours']} h"
+        for event, devices, addresses in crowded
+    }
+
+
+def crowded_windows(
+    events: list[Event],
+    *,
+    key: Callable[[Event], str | None],
+    pair: Callable[[Event], tuple[str | None, str | None]],
+    hours: float,
+    limit: int,
+) -> Iterator[tuple[Event, set[str], set[str]]]:
+    """Events after which their key has seen more than `limit` distinct values on either side of `pair`
+    within `hours` (e.g. cards or accounts per IP), with the two sets of values."""
+    windows: dict[str, SlidingWindow] = defaultdict(lambda: SlidingWindow(timedelta(hours=hours)))
     for event in events:
-        if event.customer is None or (event.device is None and event.ip is None):
+        group, (first, second) = key(event), pair(event)
+        if group is None or (first is None and second is None):
             continue
-        seen = windows[event.customer].add(event.time, (event.device, event.ip))
-        devices = {device for device, _ in seen if device is not None}
-        addresses = {ip for _, ip in seen if ip is not None}
-        if len(devices) > params["max_devices"] or len(addresses) > params["max_devices"]:
-            hits[event.id] = (
-                f"{len(devices)} devices and {len(addresses)} IPs for this account within {params['hours']} h"
-            )
-    return hits
+        seen = windows[group].add(event.time, (first, second))
+        firsts = {value for value, _ in seen if value is not None}
+        seconds = {value for _, value in seen if value is not None}
+        if len(firsts) > limit or len(seconds) > limit:
+            yield event, firsts, seconds
 
 
 def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
