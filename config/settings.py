@@ -152,9 +152,13 @@ os.umask(0o077)
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
-# Uploads stream to disk through our handler (hash, size limit, line count in one pass).
-FILE_UPLOAD_HANDLERS = ["uploads_app.storage.StreamingUploadHandler"]
-# Django's own cap on the whole request body does not apply to streamed files; ours does (see above).
+# No URL takes files but the upload API, which installs its streaming handler itself once the user is
+# known (uploads_app/apis.py); everywhere else a file part ends the request before a byte of it is read.
+FILE_UPLOAD_HANDLERS = ["uploads_app.storage.RefuseFilesHandler"]
+DATA_UPLOAD_MAX_NUMBER_FILES = 1
+FILE_UPLOAD_MAX_MEMORY_SIZE = 64 * 2**10
+# The form fields of any request; UploadGuardMiddleware refuses a larger body (except an upload) before
+# reading it. NDJSON ingest bodies of up to 10 MB fit.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 2**20
 
 # Celery: JSON only, results in the Django database (django-celery-results).
