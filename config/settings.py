@@ -100,7 +100,8 @@ STORAGES = {
         # A relative path is taken from the project root, whatever the working directory.
         "OPTIONS": {"location": BASE_DIR / env_str("UPLOADS_DIR", "var/uploads")},
     },
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Hashed names from collectstatic (`make run`, the image); config/staticfiles.py.
+    "staticfiles": {"BACKEND": "config.staticfiles.HashedStaticFilesStorage"},
 }
 
 # Services: the app only knows their URLs.
