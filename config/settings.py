@@ -108,8 +108,15 @@ STORAGES = {
 MONGODB_URI = env_str("MONGODB_URI", "mongodb://127.0.0.1:27017/logs_platform")
 ELASTICSEARCH_URL = env_str("ELASTICSEARCH_URL", "http://127.0.0.1:9200")
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
-# Throttle counters and other shared cache entries live in Redis so every web process sees them.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+# Throttle counters, sign-in lockouts and the health answer live in Redis so every web process sees them;
+# the timeouts bound a request's wait when Redis is unreachable (every caller then fails open).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+}
 ELASTICSEARCH_DSL = {"default": {"hosts": ELASTICSEARCH_URL, "request_timeout": 30}}
 ELASTICSEARCH_DSL_AUTOSYNC = False
 
