@@ -120,7 +120,7 @@ def check_all() -> dict:
 
 
 def public_status() -> str:
-    """ "up" or "down" from the shared result while it is fresh; checked afresh (and shared) otherwise."""
+    """The overall status, from the shared result while it is fresh; checked afresh (and shared) otherwise."""
     try:
         status = cache.get(PUBLIC_CACHE_KEY)
     except CACHE_UNAVAILABLE as error:

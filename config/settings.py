@@ -86,6 +86,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
 # Brute-force protection (django-axes, config/lockout.py): after LOGIN_FAILURE_LIMIT wrong passwords for one
 # username from one address, that pair is refused for LOGIN_LOCKOUT_MINUTES, on the site's and the admin's
 # sign-in alike (each further try starts the wait again). The counters live in Redis, shared by every web
@@ -104,8 +106,6 @@ AXES_SENSITIVE_PARAMETERS: list[str] = []
 AXES_ENABLE_ADMIN = False
 # Proxies in front of the web processes (compose: nginx, 1); their X-Forwarded-For gives the caller's address.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
-LOGIN_REDIRECT_URL = "/"
-LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
