@@ -36,10 +36,14 @@ $(VENDOR_STAMP): package.json package-lock.json
 	@touch $@
 
 .env:
-	@umask 077; sed -e "s|^SECRET_KEY=.*|SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')|" \
-	     -e "s|^FLOWER_BASIC_AUTH=.*|FLOWER_BASIC_AUTH=admin:$$(python3 -c 'import secrets; print(secrets.token_urlsafe(12))')|" \
+	@umask 077; secret() { python3 -c "import secrets; print(secrets.token_urlsafe($$1))"; }; \
+	sed -e "s|^SECRET_KEY=.*|SECRET_KEY=$$(secret 50)|" \
+	     -e "s|^FLOWER_BASIC_AUTH=.*|FLOWER_BASIC_AUTH=admin:$$(secret 12)|" \
+	     -e "s|^ELASTIC_PASSWORD=.*|ELASTIC_PASSWORD=$$(secret 24)|" \
+	     -e "s|^KIBANA_SYSTEM_PASSWORD=.*|KIBANA_SYSTEM_PASSWORD=$$(secret 24)|" \
+	     -e "s|^POSTGRES_PASSWORD=.*|POSTGRES_PASSWORD=$$(secret 24)|" \
 	     .env.example > $@
-	@echo "wrote .env with a fresh SECRET_KEY and Flower login"
+	@echo "wrote .env with a fresh SECRET_KEY, Flower login and (for compose) server passwords"
 
 # Redis, FerretDB (MongoDB protocol) and Elasticsearch, started side by side.
 services:

@@ -59,7 +59,7 @@ def _with_added_field_filter(request: HttpRequest) -> HttpResponse | None:
     return redirect(f"{request.path}?{urlencode([*params, (check_field_name(name), value)])}")
 
 
-def _filter_context(filters: EventFilters) -> dict:
+def _filter_context(request: HttpRequest, filters: EventFilters) -> dict:
     params = filters.as_params()
     return {
         "log_types": LOG_TYPE_LABELS.items(),
@@ -68,7 +68,7 @@ def _filter_context(filters: EventFilters) -> dict:
         "params": urlencode(params),
         "search_url": "/search/?" + urlencode(params),
         "kibana_url": discover_url(
-            _lucene(filters), time_from=filters.start or "now-30y", time_to=filters.end or "now"
+            _lucene(filters), user=request.user, time_from=filters.start or "now-30y", time_to=filters.end or "now"
         ),
     }
 
@@ -90,7 +90,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
         if response := _with_added_field_filter(request):
             return response
         filters = filters_from(request.GET)
-        context.update(_filter_context(filters))
+        context.update(_filter_context(request, filters))
         page = search.search_page(
             user=request.user,
             filters=filters,
@@ -179,7 +179,7 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
             return response
         filters = filters_from(request.GET)
         top_field = check_field_name(request.GET.get("field") or "geo.country_iso_code")
-        context.update(_filter_context(filters))
+        context.update(_filter_context(request, filters))
         base = scoped_search(request.user, filters)
         data = {
             "summary": panels.summary(base),

@@ -1,11 +1,13 @@
-"""GET /api/health: is each dependency up, and how fast does it answer? No authentication."""
+"""GET /api/health: up or down for anyone, from a result a few seconds old; each dependency's details for staff."""
 
+import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import redis
 from django.conf import settings
+from django.core.cache import cache
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -14,10 +16,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config import mongo
+from config.cache import CACHE_UNAVAILABLE
 from config.celery import app as celery_app
+from config.errors import error_responses
 from config.es import get_es
 
+logger = logging.getLogger(__name__)
 TIMEOUT_SECONDS = 2.0
+# Anyone may ask, so anyone's answer comes from one shared result: a flood of calls runs the checks once
+# per this many seconds, not once per call.
+PUBLIC_CACHE_KEY = "health:status"
+PUBLIC_CACHE_SECONDS = 5
 
 
 def _check_mongodb() -> str:
@@ -75,23 +84,30 @@ HealthSerializer = inline_serializer(
     "Health",
     {
         "status": serializers.ChoiceField(choices=["up", "down"]),
-        "dependencies": serializers.DictField(child=DependencySerializer(), help_text=", ".join(CHECKS)),
+        "dependencies": serializers.DictField(
+            child=DependencySerializer(),
+            required=False,
+            help_text=f"staff only: {', '.join(CHECKS)}",
+        ),
     },
 )
 
 
 class HealthApi(APIView):
-    """The one endpoint without authentication: load balancers and monitors call it."""
+    """The one endpoint open to anyone: load balancers and monitors call it. Staff sign in for the details."""
 
-    authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes: list = []
 
     @extend_schema(
-        summary="Health of every dependency", auth=[], responses={200: HealthSerializer, 503: HealthSerializer}
+        summary="Health of the service",
+        description='Anyone: `{"status": "up" | "down"}`, from a result at most '
+        f"{PUBLIC_CACHE_SECONDS} s old. Staff (session or token): also each dependency's status, latency and "
+        "detail, checked afresh. 503 when a dependency is down.",
+        responses={200: HealthSerializer, 503: HealthSerializer, **error_responses(401)},
     )
     def get(self, request: Request) -> Response:
-        body = check_all()
+        body = check_all() if request.user.is_staff else {"status": public_status()}
         return Response(body, status=200 if body["status"] == "up" else 503)
 
 
@@ -101,3 +117,20 @@ def check_all() -> dict:
         results = dict(zip(CHECKS, pool.map(_run, CHECKS.values()), strict=True))
     healthy = all(result["status"] == "up" for result in results.values())
     return {"status": "up" if healthy else "down", "dependencies": results}
+
+
+def public_status() -> str:
+    """The overall status, from the shared result while it is fresh; checked afresh (and shared) otherwise."""
+    try:
+        status = cache.get(PUBLIC_CACHE_KEY)
+    except CACHE_UNAVAILABLE as error:
+        # Redis is one of the dependencies: when it is away the answer is still given, from a fresh check.
+        logger.warning("health cache unavailable (%s); checking afresh", error)
+        return check_all()["status"]
+    if status is None:
+        status = check_all()["status"]
+        try:
+            cache.set(PUBLIC_CACHE_KEY, status, PUBLIC_CACHE_SECONDS)
+        except CACHE_UNAVAILABLE as error:
+            logger.warning("health cache unavailable (%s); the answer is not shared", error)
+    return status

@@ -1,6 +1,7 @@
 """Django settings: every value that differs between machines comes from the environment."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -22,6 +23,7 @@ INSTALLED_APPS = [
     # The admin with an "Upload jobs" section over MongoDB (uploads_app/admin_site.py).
     "uploads_app.apps.LogsAdminConfig",
     "django.contrib.auth",
+    "axes",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -51,6 +53,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into its page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -84,6 +88,24 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
+# Brute-force protection (django-axes, config/lockout.py): after LOGIN_FAILURE_LIMIT wrong passwords for one
+# username from one address, that pair is refused for LOGIN_LOCKOUT_MINUTES, on the site's and the admin's
+# sign-in alike (each further try starts the wait again). The counters live in Redis, shared by every web
+# process. API tokens are not affected.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_HANDLER = "config.lockout.FailOpenCacheHandler"
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "config.lockout.client_ip"
+# The log lines name the username and address (never the password): what an operator needs to act.
+AXES_SENSITIVE_PARAMETERS: list[str] = []
+# The counters are in Redis, not in the database: the admin's attempt tables would stay empty.
+AXES_ENABLE_ADMIN = False
+# Proxies in front of the web processes (compose: nginx, 1); their X-Forwarded-For gives the caller's address.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -100,15 +122,23 @@ STORAGES = {
         # A relative path is taken from the project root, whatever the working directory.
         "OPTIONS": {"location": BASE_DIR / env_str("UPLOADS_DIR", "var/uploads")},
     },
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Hashed names from collectstatic (`make run`, the image); config/staticfiles.py.
+    "staticfiles": {"BACKEND": "config.staticfiles.HashedStaticFilesStorage"},
 }
 
 # Services: the app only knows their URLs.
 MONGODB_URI = env_str("MONGODB_URI", "mongodb://127.0.0.1:27017/logs_platform")
 ELASTICSEARCH_URL = env_str("ELASTICSEARCH_URL", "http://127.0.0.1:9200")
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
-# Throttle counters and other shared cache entries live in Redis so every web process sees them.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+# Throttle counters, sign-in lockouts and the health answer live in Redis so every web process sees them;
+# the timeouts bound a request's wait when Redis is unreachable (every caller then fails open).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+}
 ELASTICSEARCH_DSL = {"default": {"hosts": ELASTICSEARCH_URL, "request_timeout": 30}}
 ELASTICSEARCH_DSL_AUTOSYNC = False
 
@@ -152,9 +182,13 @@ os.umask(0o077)
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
-# Uploads stream to disk through our handler (hash, size limit, line count in one pass).
-FILE_UPLOAD_HANDLERS = ["uploads_app.storage.StreamingUploadHandler"]
-# Django's own cap on the whole request body does not apply to streamed files; ours does (see above).
+# No URL takes files but the upload API, which installs its streaming handler itself once the user is
+# known (uploads_app/apis.py); everywhere else a file part ends the request before a byte of it is read.
+FILE_UPLOAD_HANDLERS = ["uploads_app.storage.RefuseFilesHandler"]
+DATA_UPLOAD_MAX_NUMBER_FILES = 1
+FILE_UPLOAD_MAX_MEMORY_SIZE = 64 * 2**10
+# The form fields of any request; UploadGuardMiddleware refuses a larger body (except an upload) before
+# reading it. NDJSON ingest bodies of up to 10 MB fit.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 2**20
 
 # Celery: JSON only, results in the Django database (django-celery-results).

@@ -2,8 +2,9 @@
 
 import logging
 
-from redis.exceptions import RedisError
 from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
+
+from config.cache import CACHE_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
@@ -12,7 +13,7 @@ class _FailOpen:
     def allow_request(self, request, view) -> bool:
         try:
             return super().allow_request(request, view)
-        except (RedisError, ConnectionError, OSError) as error:
+        except CACHE_UNAVAILABLE as error:
             # Serving unthrottled for a while beats refusing every request while the cache is away.
             logger.warning("throttle counters unavailable (%s); letting the request through", error)
             return True

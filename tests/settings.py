@@ -22,12 +22,17 @@ os.environ.setdefault("LOGS_TASK_VISIBILITY_SECONDS", "10")
 os.environ.setdefault("LOGS_ES_WAIT_SECONDS", "60")
 
 from config.settings import *  # noqa: F403
-from config.settings import DATABASES
+from config.settings import DATABASES, STORAGES
 
 (Path(__file__).resolve().parent.parent / "var" / "test").mkdir(parents=True, exist_ok=True)
 
 # The Celery worker of the test run is another process: it must open the very database the tests use.
 DATABASES["default"]["TEST"] = {"NAME": DATABASES["default"]["NAME"]}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-# Pages under test get their static files straight from the app folders (no collectstatic run).
-WHITENOISE_USE_FINDERS = True
+# Pages under test get their static files straight from the app folders under their plain names (no
+# collectstatic run). A test of the hashed names sets TEST_STATIC_ROOT and collects there first.
+if os.environ.get("TEST_STATIC_ROOT"):
+    STATIC_ROOT = os.environ["TEST_STATIC_ROOT"]
+else:
+    WHITENOISE_USE_FINDERS = True
+    STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}

@@ -1,8 +1,10 @@
 """The logs REST API: thin views that parse input, call one ingestion service or selector, and render."""
 
+from django.core.exceptions import TooManyFilesSent
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.authentication import TokenAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,6 +16,8 @@ from ingestion.enums import JobStatus
 from ingestion.files import ReceivedFile
 from ingestion.job import Job
 from ingestion.services import jobs
+from uploads_app.authentication import HeaderCsrfSessionAuthentication
+from uploads_app.storage import StreamingUploadHandler
 
 
 class JobSummarySerializer(serializers.Serializer):
@@ -75,12 +79,19 @@ def _summary(job: Job) -> dict:
 
 
 class UploadCreateApi(APIView):
+    # A browser session's CSRF token comes in the X-CSRFToken header, so signing in never reads the body.
+    authentication_classes = [TokenAuthentication, HeaderCsrfSessionAuthentication]
     throttle_classes = [UploadThrottle]
     throttle_scope = "uploads"
 
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField(allow_empty_file=True)
         log_type = serializers.CharField(required=False, allow_blank=True, max_length=40)
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        # Signed in, allowed and within the rate: only now may the body be streamed to disk (a .gz inflated).
+        request._request.upload_handlers = [StreamingUploadHandler(request._request)]
 
     @extend_schema(
         summary="Upload a log file",
@@ -100,7 +111,11 @@ class UploadCreateApi(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        if "file" not in request.FILES:  # parses the body: our upload handler streams it to disk now
+        try:
+            files = request.FILES  # parses the body: our upload handler streams it to disk now
+        except TooManyFilesSent:
+            raise ApplicationError("Send one file per upload request") from None
+        if "file" not in files:
             raise ApplicationError("No file provided")
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

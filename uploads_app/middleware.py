@@ -1,8 +1,9 @@
-"""Guarding the upload endpoint before Django reads a byte of the body, and cleaning up after any refusal.
+"""Guarding request bodies before Django reads a byte of them, and cleaning up after any refusal.
 
 An over-limit upload is refused from its Content-Length alone; a chunked one (no length) is refused
-too, since Django cannot stream it; a body that stalls times out instead of holding a thread. gunicorn
-runs with keep-alive off, so a refused body is never read: the connection just closes.
+too, since Django cannot stream it; a body that stalls times out instead of holding a thread. Any other
+URL refuses a body larger than its form data may be (DATA_UPLOAD_MAX_MEMORY_SIZE plus the multipart
+framing). gunicorn runs with keep-alive off, so a refused body is never read: the connection just closes.
 """
 
 from collections.abc import Callable
@@ -20,6 +21,18 @@ def _refusal(message: str, status: int) -> JsonResponse:
     return JsonResponse({"success": False, "error": message}, status=status)
 
 
+def _too_large(request: HttpRequest) -> HttpResponse | None:
+    """413 for a body over the form-data limit (not an upload): JSON on the API, a plain sentence elsewhere."""
+    length = request.META.get("CONTENT_LENGTH") or ""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE + MULTIPART_SLACK
+    if not length.isdigit() or int(length) <= limit:
+        return None
+    message = f"Request body exceeds {limit // 2**20} MB limit; files are uploaded with POST /api/logs/upload"
+    if request.path.startswith("/api/"):
+        return _refusal(message, 413)
+    return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+
+
 class UploadGuardMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -30,6 +43,8 @@ class UploadGuardMiddleware:
             if refusal is not None:
                 return refusal
             self._limit_idle_time(request)
+        elif refusal := _too_large(request):
+            return refusal
         try:
             return self.get_response(request)
         except TimeoutError:

@@ -1,6 +1,9 @@
-"""Uploads stream straight to disk: sha256, size limit and gzip expansion checked in the same pass.
+"""Upload handlers: the upload API streams its file straight to disk; every other URL refuses file parts unread.
 
 Django hands each multipart chunk to StreamingUploadHandler; nothing holds the whole file in memory.
+Only the upload API installs it, once the user is signed in, allowed and within the rate
+(uploads_app/apis.py); everywhere else the global handler, RefuseFilesHandler, stops at a file part's
+first byte, so no anonymous request can fill the disk or make the server inflate a gzip.
 An upload that breaks a rule is refused mid-stream: its bytes are deleted and an UploadRefused error
 (an ApplicationError) ends the parsing, so the API answers with its JSON error and status.
 """
@@ -13,6 +16,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandlers
+from django.http.multipartparser import MultiPartParserError
 
 from config.errors import ApplicationError
 from ingestion.files import ReceivedFile
@@ -61,6 +65,17 @@ class Gunzip:
         if self.size > self.limit:
             raise ValueError(f"Decompressed size exceeds {settings.LOGS_MAX_DECOMPRESSED_MB} MB limit")
         self.destination.write(piece)
+
+
+class FilesNotAccepted(MultiPartParserError):
+    """A file part sent to a URL that takes none; Django answers 400 (DRF: its JSON parse error)."""
+
+
+class RefuseFilesHandler(FileUploadHandler):
+    """The global upload handler: a file part ends the parsing before any of its bytes is read."""
+
+    def new_file(self, *args, **kwargs):
+        raise FilesNotAccepted("Files are accepted only by the upload API (POST /api/logs/upload)")
 
 
 def incoming_dir() -> Path:

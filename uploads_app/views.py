@@ -109,7 +109,7 @@ def _job_context(request: HttpRequest, job: Job) -> dict:
         "dead_page": dead_page,
         "dead_pages": max(1, math.ceil(dead_total / DEAD_LETTERS_PER_PAGE)),
         "tasks": selectors.job_task_results(job=job),
-        "kibana_discover": discover_url(f'job_id:"{job.job_id}"'),
+        "kibana_discover": discover_url(f'job_id:"{job.job_id}"', user=request.user),
     }
 
 

@@ -1,7 +1,8 @@
-"""compose.yaml parses and names every service of the deployment."""
+"""compose.yaml parses, names every service of the deployment, and keeps Elasticsearch and Kibana behind a login."""
 
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -21,6 +22,7 @@ def test_compose_names_every_service_with_a_healthcheck_for_each_server():
         "mongo",
         "postgres",
         "elasticsearch",
+        "elasticsearch-setup",
         "kibana",
         "kibana-setup",
         "proxy",
@@ -65,3 +67,49 @@ def test_the_public_entry_limits_request_bodies_before_django():
     assert re.search(r"client_max_body_size 101m;", config)
     assert re.search(r"client_body_timeout \d+s;", config)
     assert "proxy_pass http://web:8000;" in config
+
+
+def test_elasticsearch_and_kibana_need_a_login_whose_passwords_come_from_the_env_file():
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    services = compose["services"]
+    elasticsearch, kibana = services["elasticsearch"]["environment"], services["kibana"]["environment"]
+    setup = services["elasticsearch-setup"]
+    app = compose["x-app"]["environment"]
+
+    assert elasticsearch["xpack.security.enabled"] == "true"
+    assert elasticsearch["ELASTIC_PASSWORD"] == "${ELASTIC_PASSWORD:?set ELASTIC_PASSWORD in .env}"
+    assert '-u "elastic:$$ELASTIC_PASSWORD"' in services["elasticsearch"]["healthcheck"]["test"][1]
+    # Kibana connects as its own service user, whose password the one-shot sets once Elasticsearch is up.
+    assert kibana["ELASTICSEARCH_USERNAME"] == "kibana_system"
+    assert kibana["ELASTICSEARCH_PASSWORD"] == "${KIBANA_SYSTEM_PASSWORD:?set KIBANA_SYSTEM_PASSWORD in .env}"
+    assert "http://elasticsearch:9200/_security/user/kibana_system/_password" in setup["command"][-1]
+    assert "$$KIBANA_SYSTEM_PASSWORD" in setup["command"][-1]
+    assert setup["depends_on"] == {"elasticsearch": {"condition": "service_healthy"}}
+    assert services["kibana"]["depends_on"] == {"elasticsearch-setup": {"condition": "service_completed_successfully"}}
+    # The app and the saved-objects import sign in as elastic.
+    credentials = urlsplit(app["ELASTICSEARCH_URL"].replace("${ELASTIC_PASSWORD:?set ELASTIC_PASSWORD in .env}", "pw"))
+    assert (credentials.username, credentials.password, credentials.hostname) == ("elastic", "pw", "elasticsearch")
+    kibana_import = services["kibana-setup"]["environment"]
+    assert kibana_import == {
+        **app,
+        "KIBANA_USERNAME": "elastic",
+        "KIBANA_PASSWORD": "${ELASTIC_PASSWORD:?set ELASTIC_PASSWORD in .env}",
+    }
+
+
+def test_no_password_is_written_in_the_compose_file_nor_defaulted():
+    text = (ROOT / "compose.yaml").read_text()
+    compose = yaml.safe_load(text)
+    references = re.findall(r"\$\{(\w*PASSWORD\w*)([^}]*)\}", text)
+    example = (ROOT / ".env.example").read_text().splitlines()
+
+    assert {name for name, _ in references} == {"ELASTIC_PASSWORD", "KIBANA_SYSTEM_PASSWORD", "POSTGRES_PASSWORD"}
+    assert all(rest.startswith(":?") for _, rest in references)  # required: compose stops without it
+    for name in ("ELASTIC_PASSWORD", "KIBANA_SYSTEM_PASSWORD", "POSTGRES_PASSWORD"):
+        assert f"{name}=" in example  # listed, and empty
+    for service in [compose["x-app"], *compose["services"].values()]:
+        for key, value in (service.get("environment") or {}).items():
+            if "PASSWORD" in key:
+                assert str(value).startswith("${"), key
+            if userinfo := re.search(r"://[^/:@]+:(.+)@", str(value)):
+                assert userinfo.group(1).startswith("${"), key

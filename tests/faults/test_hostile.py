@@ -5,12 +5,9 @@ memory, threads and disk are those of a real web process.
 """
 
 import gzip
-import os
 import socket
 import subprocess
-import sys
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -22,49 +19,23 @@ from rest_framework.authtoken.models import Token
 from tests.conftest import fresh_user_id, wait_until
 from tests.faults.figures import record
 from tests.helpers import count_documents, data_lines
+from tests.webserver import answers, gunicorn, worker_pids
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
-ROOT = Path(__file__).resolve().parents[2]
 PORT = 8123
 GIB = 2**30
-GUNICORN = [sys.executable, "-m", "gunicorn", "config.wsgi", "--timeout", "120"]
 INCOMING = Path(settings.STORAGES["default"]["OPTIONS"]["location"]) / ".incoming"
 
 
 @pytest.fixture(scope="module")
 def server():
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "LOGS_UPLOAD_IDLE_SECONDS": "3",
-        "LOGS_MAX_DECOMPRESSED_MB": "200",
-    }
-    log = (ROOT / "var" / "log" / "test-hostile-web.log").open("w")
-    process = subprocess.Popen(
-        [*GUNICORN, "--bind", f"127.0.0.1:{PORT}", "--workers", "1", "--threads", "4", "--keep-alive", "0"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_until(lambda: process.poll() is not None or _answers("/accounts/login/"), attempts=300)
-        assert process.poll() is None, "gunicorn did not start: see var/log/test-hostile-web.log"
+    env = {"LOGS_UPLOAD_IDLE_SECONDS": "3", "LOGS_MAX_DECOMPRESSED_MB": "200"}
+    with gunicorn(PORT, log_name="test-hostile-web", env=env) as process:
         yield process
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
 
 
 def _answers(path: str) -> bool:
-    try:
-        urllib.request.urlopen(f"http://127.0.0.1:{PORT}{path}", timeout=2)
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
-    return True
+    return answers(PORT, path)
 
 
 @pytest.fixture
@@ -75,9 +46,8 @@ def token(django_user_model) -> str:
 
 def worker_rss_mb(server: subprocess.Popen) -> float:
     """Resident memory of gunicorn's worker process(es), in MB."""
-    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
     total = 0
-    for pid in children:
+    for pid in worker_pids(server):
         for row in Path(f"/proc/{pid}/status").read_text().splitlines():
             if row.startswith("VmRSS:"):
                 total += int(row.split()[1])

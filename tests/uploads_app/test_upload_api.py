@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
-from django.test import override_settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client, override_settings
 
 from tests.helpers import (
     count_documents,
@@ -13,6 +14,7 @@ from tests.helpers import (
     gzipped,
     upload,
     upload_and_wait,
+    wait_for_job,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -139,6 +141,61 @@ def test_a_gzip_bomb_is_refused(api_client):
 
     assert response.status_code == 400
     assert response.json()["error"] == "Decompressed size exceeds 1 MB limit"
+
+
+def test_two_files_in_one_request_are_refused_and_neither_is_kept(api_client):
+    before = stored_files()
+    lines = data_lines("web_access_logs.ndjson", 12)
+    files = [SimpleUploadedFile("first.ndjson", lines), SimpleUploadedFile("second.ndjson", lines)]
+
+    response = api_client.post("/api/logs/upload", {"file": files}, format="multipart")
+
+    assert response.status_code == 400
+    assert response.json() == {"success": False, "error": "Send one file per upload request"}
+    assert stored_files() == before
+
+
+@pytest.fixture
+def browser_session(user) -> tuple[Client, str]:
+    """A signed-in browser that checks CSRF as a real one does, and the token the upload page gave it."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    client.get("/uploads/")
+    return client, client.cookies["csrftoken"].value
+
+
+def test_a_signed_in_browser_uploads_with_the_csrf_token_in_its_header(celery_worker, browser_session):
+    client, token = browser_session
+
+    response = client.post(
+        "/api/logs/upload",
+        {"file": SimpleUploadedFile("web_logs.ndjson", data_lines("web_access_logs.ndjson", 12))},
+        headers={"X-CSRFToken": token},
+    )
+
+    assert response.status_code == 201
+    assert wait_for_job(client, response.json()["data"]["job_id"])["counts"]["indexed"] == 12
+
+
+def test_a_csrf_token_in_the_form_is_not_read_and_the_answer_says_where_it_goes(browser_session):
+    client, token = browser_session
+    before = stored_files()
+
+    response = client.post(
+        "/api/logs/upload",
+        {
+            "csrfmiddlewaretoken": token,
+            "file": SimpleUploadedFile("web_logs.ndjson.gz", gzipped(data_lines("web_access_logs.ndjson", 12))),
+        },
+    )
+
+    assert response.status_code == 403
+    assert response.json() == {
+        "success": False,
+        "error": "CSRF Failed: CSRF token missing. "
+        "Send the CSRF token in the X-CSRFToken header: uploads never read it from the form.",
+    }
+    assert stored_files() == before
 
 
 def test_uploads_need_credentials(client):
