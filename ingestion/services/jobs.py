@@ -15,7 +15,7 @@ from rest_framework import status
 
 from config.errors import ApplicationError, ServiceUnavailable
 from config.es import get_es
-from ingestion import files
+from ingestion import files, indices
 from ingestion import repository as repo
 from ingestion.bulk import TransientIndexError, cluster_ready, count_file_documents, delete_file_documents, refresh
 from ingestion.dispatch import dispatch_chunk, dispatch_chunk_resume, dispatch_job, notify_job_finished
@@ -69,6 +69,7 @@ def job_create(*, owner: AbstractBaseUser, received: ReceivedFile, log_type: str
         counts=zero_counts(inspection.total_lines),
         dispatched_at=created,
         duplicate_of=earlier.job_id if earlier else None,
+        day_limit=settings.LOGS_MAX_DAYS_PER_JOB,
     )
     try:
         repo.job_insert(job)
@@ -106,6 +107,7 @@ def job_retry(*, job: Job) -> Job:
             "resumed": False,
             "plan": [],
             "pipeline_source": None,
+            "day_limit": settings.LOGS_MAX_DAYS_PER_JOB,
         },
     )
     dispatch_job(job.job_id, attempt)
@@ -113,11 +115,15 @@ def job_retry(*, job: Job) -> Job:
 
 
 def job_delete(*, job: Job) -> int:
-    """Delete an upload: its documents, dead letters, files and record; returns the documents deleted."""
+    """Delete an upload: its documents (and the daily indices it leaves empty), dead letters, files and record;
+    returns the documents deleted."""
     if job.status == JobStatus.PROCESSING:
         raise ApplicationError("Job is still processing; delete it when it has finished", status.HTTP_409_CONFLICT)
+    es, prefix = get_es(), settings.LOGS_INDEX_PREFIX
     try:
-        deleted = delete_file_documents(get_es(), settings.LOGS_INDEX_PREFIX, job.file_id)
+        deleted = delete_file_documents(es, prefix, job.file_id)
+        # The job's own list too: an earlier delete may have removed the documents and stopped before this.
+        indices.delete_if_empty(es, prefix, deleted.indices | set(job.indices))
     except TransientIndexError as error:
         raise ServiceUnavailable(
             "The search index is unavailable, so nothing was deleted; try again shortly"
@@ -127,7 +133,7 @@ def job_delete(*, job: Job) -> int:
     _clean_work(job.job_id)
     files.delete_stored(job.stored_name, job.source_name)
     repo.job_delete(job.job_id)
-    return deleted
+    return deleted.documents
 
 
 # Ending a job
@@ -269,6 +275,13 @@ def files_sweep(*, at: dt.datetime) -> int:
     """Temporary files and work folders left for more than a day (a crash, a refused request) go."""
     running = {job.job_id for job in repo.jobs_stale(status=JobStatus.PROCESSING, before=at, field="created_at")}
     return files.sweep(older_than=at - dt.timedelta(days=1), keep_work=running)
+
+
+def indices_delete_empty(*, dry_run: bool = False) -> list[str]:
+    """Delete the daily indices that hold no document (each checked under a write block); returns their names."""
+    es, prefix = get_es(), settings.LOGS_INDEX_PREFIX
+    empty = indices.empty_daily_indices(es, prefix)
+    return empty if dry_run else indices.delete_if_empty(es, prefix, empty)
 
 
 # Worker crashes
