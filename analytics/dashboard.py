@@ -41,7 +41,7 @@ def dashboard(*, user: AbstractBaseUser) -> dict:
         "jobs_by_status": selectors.jobs_by_status(user=user),
         "ingest": selectors.ingest_activity(user=user, now=now),
         "indices": _indices(user),
-        "shards": selectors.shard_usage(),
+        "shards": selectors.shard_budget(),
         "fraud_alerts": alert_counts(user=user),
         "health": check_all(),
     }

@@ -17,8 +17,6 @@ from ingestion.documents import INDEX_SETTINGS, daily_index_patterns, day_of_dai
 # A job with at most this many days (a week of daily logs) may create them from the reserve: the
 # reserve exists for such ordinary uploads, and 100 shards of it take at least 14 of them.
 SMALL_JOB_DAYS = 7
-# Elasticsearch's own default, for a cluster that reports none.
-DEFAULT_MAX_SHARDS_PER_NODE = 1000
 # Index names go in the URL, which has a length limit.
 NAMES_PER_REQUEST = 50
 
@@ -64,7 +62,7 @@ def _max_shards_per_node(es: Elasticsearch) -> int:
         # Under "defaults" it is an object ({"frozen": ...}) when the plain value is set at another level.
         if isinstance(value, str | int):
             return int(value)
-    return DEFAULT_MAX_SHARDS_PER_NODE
+    raise LookupError(f"Elasticsearch reported no cluster.max_shards_per_node: {found}")
 
 
 def daily_indices(es: Elasticsearch, prefix: str) -> set[str]:

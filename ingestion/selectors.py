@@ -11,9 +11,9 @@ from rest_framework import status
 
 from config.errors import ApplicationError
 from config.es import get_es
-from ingestion import indices
 from ingestion import repository as repo
 from ingestion.enums import COUNT_NAMES, JobStatus
+from ingestion.indices import shard_usage
 from ingestion.job import Job
 from ingestion.services.jobs import totals
 
@@ -54,9 +54,9 @@ def jobs_by_status(*, user: AbstractBaseUser) -> dict[str, int]:
     return repo.jobs_count_by_status(owner_id=owner_scope(user))
 
 
-def shard_usage() -> dict[str, int]:
+def shard_budget() -> dict[str, int]:
     """Shards used of the cluster's budget (every user's daily indices draw on it) and the reserve for small uploads."""
-    return indices.shard_usage(get_es(), reserve=settings.LOGS_SHARD_RESERVE).as_dict()
+    return shard_usage(get_es(), reserve=settings.LOGS_SHARD_RESERVE).as_dict()
 
 
 def ingest_activity(*, user: AbstractBaseUser, now: dt.datetime, days: int = 14) -> dict:

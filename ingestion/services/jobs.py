@@ -15,13 +15,14 @@ from rest_framework import status
 
 from config.errors import ApplicationError, ServiceUnavailable
 from config.es import get_es
-from ingestion import files, indices
+from ingestion import files
 from ingestion import repository as repo
 from ingestion.bulk import TransientIndexError, cluster_ready, count_file_documents, delete_file_documents, refresh
 from ingestion.dispatch import dispatch_chunk, dispatch_chunk_resume, dispatch_job, notify_job_finished
 from ingestion.enums import COUNT_NAMES, JobStage, JobStatus
 from ingestion.files import ReceivedFile
 from ingestion.formats import FormatError
+from ingestion.indices import delete_if_empty, empty_daily_indices
 from ingestion.inspection import inspect_file
 from ingestion.job import Job, zero_counts
 
@@ -123,7 +124,7 @@ def job_delete(*, job: Job) -> int:
     try:
         deleted = delete_file_documents(es, prefix, job.file_id)
         # The job's own list too: an earlier delete may have removed the documents and stopped before this.
-        indices.delete_if_empty(es, prefix, deleted.indices | set(job.indices))
+        delete_if_empty(es, prefix, deleted.indices | set(job.indices))
     except TransientIndexError as error:
         raise ServiceUnavailable(
             "The search index is unavailable, so nothing was deleted; try again shortly"
@@ -280,8 +281,8 @@ def files_sweep(*, at: dt.datetime) -> int:
 def indices_delete_empty(*, dry_run: bool = False) -> list[str]:
     """Delete the daily indices that hold no document (each checked under a write block); returns their names."""
     es, prefix = get_es(), settings.LOGS_INDEX_PREFIX
-    empty = indices.empty_daily_indices(es, prefix)
-    return empty if dry_run else indices.delete_if_empty(es, prefix, empty)
+    empty = empty_daily_indices(es, prefix)
+    return empty if dry_run else delete_if_empty(es, prefix, empty)
 
 
 # Worker crashes

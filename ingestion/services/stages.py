@@ -13,13 +13,14 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from functools import wraps
+from pathlib import Path
 
 import orjson
 from django.conf import settings
 from elasticsearch import Elasticsearch
 
 from config.es import get_es
-from ingestion import files, geoip, indices
+from ingestion import files, geoip
 from ingestion import repository as repo
 from ingestion.bulk import encode, iter_bodies, send, write_fallback
 from ingestion.chunking import Chunk, plan_chunks, write_plain_copy
@@ -28,6 +29,7 @@ from ingestion.documents import daily_index, ensure_index_templates
 from ingestion.enums import JobStage, JobStatus
 from ingestion.field_types import infer_field_types, numeric_columns
 from ingestion.formats import FormatError, choose_encoding, is_gzip_name
+from ingestion.indices import NoShardHeadroom, daily_indices, headroom_refusal, shard_usage
 from ingestion.job import Job
 from ingestion.log_types import guess_log_type
 from ingestion.parsers import Row
@@ -216,7 +218,7 @@ def chunk_parse(job: Job, chunk: Chunk) -> dict:
             out.write(orjson.dumps((line, doc)))
             out.write(b"\n")
             parsed += 1
-    accepted = _accept_days(job, list(days))
+    accepted = job_days_accept(job_id=job.job_id, attempt=job.attempt, days=list(days), limit=_day_limit(job))
     if len(accepted) < len(days):
         refused = _set_aside(job, chunk, path, accepted)
         parsed -= len(refused)
@@ -234,29 +236,29 @@ def _day_limit(job: Job) -> int:
     return job.day_limit or settings.LOGS_MAX_DAYS_PER_JOB
 
 
-def _accept_days(job: Job, days: list[str]) -> set[str]:
-    """Which of these event days (in file order) the job may have: each day takes one of its day slots.
+def job_days_accept(*, job_id: str, attempt: int, days: list[str], limit: int) -> set[str]:
+    """Which of these event days (in file order) the job may have: each day takes one of its `limit` day slots.
 
     A slot is a unique-insert claim naming its day, so acceptance is atomic across concurrent chunks (on
     FerretDB too); a day accepted once stays accepted, and a redelivered chunk gets the same answer. A day
     never takes two slots: a chunk passes a slot only once it holds another day, and slots are never freed.
     """
-    kind = f"dayslot-{job.attempt}"
-    held = repo.claim_holders(job.job_id, kind)
+    kind = f"dayslot-{attempt}"
+    held = repo.claim_holders(job_id, kind)
     taken = set(held.values())
-    slot, limit = 0, _day_limit(job)
+    slot = 0
     for day in days:
         while day not in taken and slot < limit:
-            key = f"dayslot:{job.job_id}:{job.attempt}:{slot}"
+            key = f"dayslot:{job_id}:{attempt}:{slot}"
             slot += 1
             if key not in held:
-                taken.add(repo.claim_holder(job.job_id, kind, key, day))
+                taken.add(repo.claim_holder(job_id, kind, key, day))
     return taken.intersection(days)
 
 
-def _set_aside(job: Job, chunk: Chunk, path, accepted: set[str]) -> list[dict]:
+def _set_aside(job: Job, chunk: Chunk, path: Path, accepted: set[str]) -> list[dict]:
     """Rewrite the chunk's parsed file without the rows on refused days; returns those rows as dead letters."""
-    reasons: dict[int, str] = {}
+    refused: dict[int, str] = {}  # line -> its day
     kept = path.with_suffix(".kept")
     with open(path, "rb") as parsed, open(kept, "wb") as out:
         for entry in parsed:
@@ -265,16 +267,18 @@ def _set_aside(job: Job, chunk: Chunk, path, accepted: set[str]) -> list[dict]:
             if day in accepted:
                 out.write(entry)
             else:
-                reasons[line] = (
-                    f"This upload already has events on {_day_limit(job)} different days, the most one upload may "
-                    f"create (LOGS_MAX_DAYS_PER_JOB); its events on {day} were set aside. Split the file by date "
-                    "range or ask an admin to raise the limit."
-                )
+                refused[line] = day
     kept.replace(path)
+    reasons = {
+        day: f"This upload already has events on {_day_limit(job)} different days, the most one upload may create "
+        f"(LOGS_MAX_DAYS_PER_JOB); its events on {day} were set aside. Split the file by date range or ask an "
+        "admin to raise the limit."
+        for day in set(refused.values())
+    }
     return [
-        {"line": line, "raw": raw, "reason": reasons[line]}
+        {"line": line, "raw": raw, "reason": reasons[refused[line]]}
         for line, _record, _error, raw in _rows(job, chunk)
-        if line in reasons
+        if line in refused
     ]
 
 
@@ -315,16 +319,16 @@ def _index_chunk(job: Job, chunk: Chunk) -> dict:
 def _check_shard_headroom(es: Elasticsearch, job: Job, chunk: Chunk) -> None:
     """Raise NoShardHeadroom when creating the chunk's new daily indices would not leave room for others."""
     needed = set(repo.chunk_get(job.job_id, job.attempt, chunk.number).get("indices", []))
-    new = needed - indices.daily_indices(es, settings.LOGS_INDEX_PREFIX)
+    new = needed - daily_indices(es, settings.LOGS_INDEX_PREFIX)
     if not new:
         return  # the usual case: every day of the chunk has its index already
-    refusal = indices.headroom_refusal(
-        indices.shard_usage(es, reserve=settings.LOGS_SHARD_RESERVE),
+    refusal = headroom_refusal(
+        shard_usage(es, reserve=settings.LOGS_SHARD_RESERVE),
         new_indices=len(new),
         job_days=repo.count_claims(job.job_id, f"dayslot-{job.attempt}"),
     )
     if refusal:
-        raise indices.NoShardHeadroom(refusal)
+        raise NoShardHeadroom(refusal)
 
 
 def chunk_index(*, job_id: str, attempt: int, number: int, run: str = "") -> None:
@@ -337,7 +341,7 @@ def chunk_index(*, job_id: str, attempt: int, number: int, run: str = "") -> Non
     try:
         if not _index_chunk(job_id=job_id, attempt=attempt, number=number):
             return
-    except indices.NoShardHeadroom as refusal:
+    except NoShardHeadroom as refusal:
         job_fail(job_id=job_id, attempt=attempt, reason=str(refusal))
         return
     total = repo.job_get(job_id).chunks_total

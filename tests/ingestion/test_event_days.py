@@ -1,8 +1,13 @@
 """Event days through the real pipeline: the per-upload day limit, and timestamps outside the accepted years."""
 
+import random
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from ingestion import repository as ingestion_repo
+from ingestion.services.stages import job_days_accept
 from tests.helpers import count_documents, documents_of, transactions_on, upload_and_wait, wait_for_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -79,3 +84,24 @@ def test_a_timestamp_outside_the_accepted_years_is_dead_lettered_as_out_of_range
         "Timestamp '2150-01-01T00:00:00Z' in field 'timestamp' is out of range (accepted: 1970-01-01 to 2100-12-31)",
         "Unparseable timestamp 'the day after' in field 'timestamp'",
     ]
+
+
+def test_concurrent_chunks_never_give_a_job_more_days_than_its_limit():
+    job_id = f"days-{uuid.uuid4().hex}"
+    days = [f"2034-01-{day:02d}" for day in range(1, 31)]
+    # Six chunks at once, each reaching the 30 days in its own order.
+    orders = [random.Random(seed).sample(days, len(days)) for seed in range(6)]
+    try:
+        with ThreadPoolExecutor(6) as pool:
+            answers = list(
+                pool.map(lambda order: job_days_accept(job_id=job_id, attempt=1, days=order, limit=10), orders)
+            )
+        slots = ingestion_repo.claim_holders(job_id, "dayslot-1")
+        again = job_days_accept(job_id=job_id, attempt=1, days=orders[0], limit=10)
+    finally:
+        ingestion_repo.release_claims(job_id)
+
+    accepted = set(slots.values())
+    assert len(slots) == len(accepted) == 10  # no day holds two slots
+    assert all(answer == accepted for answer in answers)
+    assert again == accepted
