@@ -11,14 +11,16 @@ from analytics.fraud.selectors import alert_counts
 from config.es import get_es
 from config.health import check_all
 from ingestion import selectors
+from ingestion.documents import day_of_daily_index, events_alias
 
 
 def _indices(user: AbstractBaseUser) -> list[dict]:
-    """Documents per daily index (the user's own; staff: all, with disk size)."""
+    """Documents per daily index and its day (the user's own; staff: all, with disk size)."""
     search = scoped_search(user, EventFilters()).extra(size=0)
     search.aggs.bucket("indices", A("terms", field="_index", size=1000, order={"_key": "desc"}))
     rows = [
-        {"index": bucket.key, "documents": bucket.doc_count} for bucket in search.execute().aggregations.indices.buckets
+        {"index": bucket.key, "day": day_of_daily_index(events_alias(), bucket.key), "documents": bucket.doc_count}
+        for bucket in search.execute().aggregations.indices.buckets
     ]
     if user.is_staff:
         sizes = {
@@ -39,6 +41,7 @@ def dashboard(*, user: AbstractBaseUser) -> dict:
         "jobs_by_status": selectors.jobs_by_status(user=user),
         "ingest": selectors.ingest_activity(user=user, now=now),
         "indices": _indices(user),
+        "shards": selectors.shard_budget(),
         "fraud_alerts": alert_counts(user=user),
         "health": check_all(),
     }

@@ -176,6 +176,12 @@ LOGS_MAX_RECORD_MB = env_int("LOGS_MAX_RECORD_MB", 16, minimum=1)
 LOGS_JOB_PARALLEL_CHUNKS = env_int("LOGS_JOB_PARALLEL_CHUNKS", 2, minimum=1)
 # A chunk that could not reach Elasticsearch (after its 3 attempts) waits this long for it to come back.
 LOGS_ES_WAIT_SECONDS = env_int("LOGS_ES_WAIT_SECONDS", 600, minimum=10)
+# Each event day is one index (one shard), and the cluster's shard budget is shared by every user: one upload
+# may have events on at most this many days (a year and a month of daily events); rows on further days are
+# dead-lettered with the reason.
+LOGS_MAX_DAYS_PER_JOB = env_int("LOGS_MAX_DAYS_PER_JOB", 400, minimum=1)
+# Shards kept free for small uploads (a week of days or less): a bigger job may not create days into them.
+LOGS_SHARD_RESERVE = env_int("LOGS_SHARD_RESERVE", 100, minimum=0)
 
 # Files this app creates (uploads, work files, the SQLite database) are readable by their owner only.
 os.umask(0o077)
@@ -215,6 +221,8 @@ CELERY_BEAT_SCHEDULE = {
     # Catches finished jobs whose notification was lost, and rescans recent activity.
     "fraud-sweep": {"task": "analytics.fraud_sweep", "schedule": 300.0},
     "sweep-files": {"task": "ingestion.sweep_files", "schedule": 3600.0},
+    # Daily indices left empty (a deletion that stopped half-way, an index created by hand) give back their shard.
+    "delete-empty-indices": {"task": "ingestion.delete_empty_indices", "schedule": 86400.0},
 }
 
 REST_FRAMEWORK = {

@@ -5,6 +5,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import NamedTuple
 
 import orjson
 from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, Elasticsearch
@@ -60,13 +61,17 @@ def _is_transient_status(status: int) -> bool:
     return status == 429 or status >= 500
 
 
+# No fault of the row: an index deleted while the request ran (a retry creates it again), or one write-blocked
+# for a moment while housekeeping checks whether it is empty (a retry finds it unblocked, or gone and recreated).
+TRANSIENT_ITEM_ERRORS = frozenset({"index_not_found_exception", "cluster_block_exception"})
+
+
 def _is_transient_item(status: int, error_type: str | None) -> bool:
-    # A missing index is no fault of the row (deleted while the request ran): a retry creates it again.
-    return _is_transient_status(status) or error_type == "index_not_found_exception"
+    return _is_transient_status(status) or error_type in TRANSIENT_ITEM_ERRORS
 
 
 @contextmanager
-def _transient_errors_as_retryable() -> Iterator[None]:
+def transient_errors_as_retryable() -> Iterator[None]:
     try:
         yield
     except (ConnectionError, ConnectionTimeout) as error:
@@ -78,7 +83,7 @@ def _transient_errors_as_retryable() -> Iterator[None]:
 
 
 def _post_bulk(es: Elasticsearch, body: bytes) -> dict:
-    with _transient_errors_as_retryable():
+    with transient_errors_as_retryable():
         return es.bulk(operations=body, filter_path=BULK_FILTER_PATH, refresh=False).body
 
 
@@ -159,18 +164,24 @@ def _searched_indices(prefix: str) -> str:
     return f"{prefix},{fallback_index(prefix)}"
 
 
-def delete_file_documents(es: Elasticsearch, prefix: str, file_id: str) -> int:
-    """Delete every document of one upload (daily indices and fallback); returns how many were deleted."""
+class Deletion(NamedTuple):
+    documents: int
+    indices: frozenset[str]  # where they were: some may now be empty
+
+
+def delete_file_documents(es: Elasticsearch, prefix: str, file_id: str) -> Deletion:
+    """Delete every document of one upload (daily indices and fallback); returns how many, and from which indices."""
     # No _delete_by_query on this cluster: page through a point in time and delete by _index/_id.
-    with _transient_errors_as_retryable():
+    with transient_errors_as_retryable():
         pit_id = es.open_point_in_time(
             index=_searched_indices(prefix), keep_alive=PIT_KEEP_ALIVE, ignore_unavailable=True
         )["id"]
     deleted = 0
+    touched: set[str] = set()
     search_after = None
     try:
         while True:
-            with _transient_errors_as_retryable():
+            with transient_errors_as_retryable():
                 page = es.search(
                     pit={"id": pit_id, "keep_alive": PIT_KEEP_ALIVE},
                     query={"term": {"file_id": file_id}},
@@ -186,13 +197,14 @@ def delete_file_documents(es: Elasticsearch, prefix: str, file_id: str) -> int:
             if not hits:
                 break
             deleted += _delete_hits(es, hits)
+            touched.update(hit["_index"] for hit in hits)
             search_after = hits[-1]["sort"]
     finally:
         # The point in time expires by itself; failing to close it early must not hide the real outcome.
         with suppress(ApiError, ConnectionError, ConnectionTimeout):
             es.close_point_in_time(id=pit_id)
     refresh(es, prefix)
-    return deleted
+    return Deletion(deleted, frozenset(touched))
 
 
 def _delete_hits(es: Elasticsearch, hits: list[dict]) -> int:
@@ -209,7 +221,7 @@ def _delete_hits(es: Elasticsearch, hits: list[dict]) -> int:
 def refresh(es: Elasticsearch, prefix: str) -> None:
     """Make everything indexed so far under `prefix` searchable (through the alias: a file may span
     hundreds of daily indices, too many to name in one request line)."""
-    with _transient_errors_as_retryable():
+    with transient_errors_as_retryable():
         es.indices.refresh(index=_searched_indices(prefix), ignore_unavailable=True, allow_no_indices=True)
 
 
@@ -226,7 +238,7 @@ def count_file_documents(es: Elasticsearch, prefix: str, file_id: str) -> tuple[
     """(indexed, fallback) documents of one upload, as Elasticsearch holds them now."""
     query = {"term": {"file_id": file_id}}
     refresh(es, prefix)
-    with _transient_errors_as_retryable():
+    with transient_errors_as_retryable():
         indexed = es.count(index=prefix, query=query, ignore_unavailable=True)["count"]
         fallback = es.count(index=fallback_index(prefix), query=query, ignore_unavailable=True)["count"]
     return indexed, fallback

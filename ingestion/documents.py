@@ -5,6 +5,7 @@ the alias `{prefix}`; rows Elasticsearch rejects go to `{prefix}-fallback`. Read
 this module only, never on how ingestion builds the documents.
 """
 
+import re
 from datetime import date
 from functools import lru_cache
 
@@ -123,8 +124,7 @@ def ensure_index_templates(es: Elasticsearch, prefix: str) -> None:
         return
     es.indices.put_index_template(
         name=prefix,
-        # Daily indices start with the year; the patterns must not match `{prefix}-fallback`.
-        index_patterns=[f"{prefix}-1*", f"{prefix}-2*"],
+        index_patterns=daily_index_patterns(prefix),
         priority=TEMPLATE_PRIORITY,
         template={"settings": INDEX_SETTINGS, "mappings": DAILY_MAPPINGS, "aliases": {prefix: {}}},
     )
@@ -138,6 +138,17 @@ def ensure_index_templates(es: Elasticsearch, prefix: str) -> None:
         if error.error != "resource_already_exists_exception":
             raise
     _ensured.add(prefix)
+
+
+def daily_index_patterns(prefix: str) -> list[str]:
+    # Daily indices start with the year; the patterns must not match `{prefix}-fallback`.
+    return [f"{prefix}-1*", f"{prefix}-2*"]
+
+
+def day_of_daily_index(prefix: str, index: str) -> str | None:
+    """'2016-12-01' for `{prefix}-2016.12.01`; None for any other name (the fallback, a longer prefix's index)."""
+    match = re.fullmatch(re.escape(prefix) + r"-(\d{4})\.(\d{2})\.(\d{2})", index)
+    return "-".join(match.groups()) if match else None
 
 
 def daily_index(prefix: str, timestamp_iso: str) -> str:

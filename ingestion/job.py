@@ -51,6 +51,9 @@ class Job:
     resumed: bool = False
     # The job of an earlier upload of the very same file (same sha256) by the same user, if any.
     duplicate_of: str | None = None
+    # The most event days this job may have (LOGS_MAX_DAYS_PER_JOB when it was uploaded or retried), so every
+    # chunk applies the same limit whichever worker runs it; None for jobs recorded before the limit existed.
+    day_limit: int | None = None
 
     @property
     def finished(self) -> bool:

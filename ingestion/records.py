@@ -6,7 +6,7 @@ from typing import NamedTuple
 from ingestion import field_names
 from ingestion.field_names import normalize_name, normalized
 from ingestion.field_types import as_number, is_valid_ip
-from ingestion.timestamps import format_timestamp, parse_timestamp
+from ingestion.timestamps import ACCEPTED_RANGE, format_timestamp, in_accepted_range, parse_timestamp, read_timestamp
 
 _MAX_QUOTED_VALUE = 100
 _IP_KEYS = normalized(field_names.IP_FIELDS)
@@ -98,13 +98,19 @@ def _event_time(record: dict, timestamp_field: str) -> str:
     value = record.get(timestamp_field)
     if value is None or value == "":
         raise RecordError(f"Missing timestamp field '{timestamp_field}'")
-    moment = parse_timestamp(value)
+    moment = read_timestamp(value)
     if moment is None:
-        shown = str(value)
-        if len(shown) > _MAX_QUOTED_VALUE:
-            shown = shown[:_MAX_QUOTED_VALUE] + "…"
-        raise RecordError(f"Unparseable timestamp '{shown}' in field '{timestamp_field}'")
+        raise RecordError(f"Unparseable timestamp '{_quoted(value)}' in field '{timestamp_field}'")
+    if not in_accepted_range(moment):
+        raise RecordError(
+            f"Timestamp '{_quoted(value)}' in field '{timestamp_field}' is out of range (accepted: {ACCEPTED_RANGE})"
+        )
     return format_timestamp(moment)
+
+
+def _quoted(value: object) -> str:
+    shown = str(value)
+    return shown[:_MAX_QUOTED_VALUE] + "…" if len(shown) > _MAX_QUOTED_VALUE else shown
 
 
 class _Layout(NamedTuple):

@@ -191,6 +191,22 @@ def claim(job_id: str, kind: str, key: str, holder: str | None = None) -> bool:
     return True
 
 
+def claim_holder(job_id: str, kind: str, key: str, holder: str) -> str:
+    """Take the claim `key` for `holder` if it is free; returns whoever holds it now (`holder` if this call took it)."""
+    with _collection(CLAIMS) as claims:
+        try:
+            claims.insert_one({"_id": key, "job_id": job_id, "kind": kind, "holder": holder})
+        except DuplicateKeyError:
+            return claims.find_one({"_id": key}, {"holder": 1})["holder"]
+    return holder
+
+
+def claim_holders(job_id: str, kind: str) -> dict[str, str]:
+    """The holder of each claim of this kind, by key."""
+    with _collection(CLAIMS) as claims:
+        return {row["_id"]: row["holder"] for row in claims.find({"job_id": job_id, "kind": kind}, {"holder": 1})}
+
+
 def count_claims(job_id: str, kind: str) -> int:
     with _collection(CLAIMS) as claims:
         return claims.count_documents({"job_id": job_id, "kind": kind})
@@ -234,6 +250,11 @@ def chunk_save(job_id: str, attempt: int, number: int, fields: dict) -> None:
             {"$set": {"job_id": job_id, "attempt": attempt, "number": number, **fields}},
             upsert=True,
         )
+
+
+def chunk_get(job_id: str, attempt: int, number: int) -> dict | None:
+    with _collection(CHUNKS) as chunks:
+        return chunks.find_one({"_id": f"{job_id}:{attempt}:{number}"})
 
 
 def chunks_of(job_id: str, attempt: int) -> list[dict]:

@@ -4,13 +4,16 @@ import ast
 import datetime as dt
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django_celery_results.models import TaskResult
 from rest_framework import status
 
 from config.errors import ApplicationError
+from config.es import get_es
 from ingestion import repository as repo
 from ingestion.enums import COUNT_NAMES, JobStatus
+from ingestion.indices import shard_usage
 from ingestion.job import Job
 from ingestion.services.jobs import totals
 
@@ -49,6 +52,11 @@ def job_page(
 
 def jobs_by_status(*, user: AbstractBaseUser) -> dict[str, int]:
     return repo.jobs_count_by_status(owner_id=owner_scope(user))
+
+
+def shard_budget() -> dict[str, int]:
+    """Shards used of the cluster's budget (every user's daily indices draw on it) and the reserve for small uploads."""
+    return shard_usage(get_es(), reserve=settings.LOGS_SHARD_RESERVE).as_dict()
 
 
 def ingest_activity(*, user: AbstractBaseUser, now: dt.datetime, days: int = 14) -> dict:

@@ -98,3 +98,8 @@ def watchdog() -> dict:
 @shared_task(name="ingestion.sweep_files")
 def sweep_files() -> int:
     return jobs.files_sweep(at=dt.datetime.now(dt.UTC))
+
+
+@shared_task(name="ingestion.delete_empty_indices")
+def delete_empty_indices() -> list[str]:
+    return jobs.indices_delete_empty()

@@ -27,6 +27,8 @@ TIMESTAMP_FIELD_NAMES = (
 
 _MIN_YEAR = 1970
 _MAX_YEAR = 2100
+# Said to users whose timestamps fall outside it (daily indices are named by a four-digit year).
+ACCEPTED_RANGE = f"{_MIN_YEAR}-01-01 to {_MAX_YEAR}-12-31"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MONTHS = {
     name: number
@@ -60,27 +62,31 @@ def find_timestamp_field(fields: Iterable[str]) -> str | None:
     return None
 
 
-def _in_range(moment: datetime) -> datetime | None:
+def _as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    elif moment.utcoffset():
-        moment = moment.astimezone(UTC)
-    elif moment.tzinfo is not UTC:
-        moment = moment.replace(tzinfo=UTC)
-    return moment if _MIN_YEAR <= moment.year <= _MAX_YEAR else None
+        return moment.replace(tzinfo=UTC)
+    if moment.utcoffset():
+        return moment.astimezone(UTC)
+    return moment if moment.tzinfo is UTC else moment.replace(tzinfo=UTC)
+
+
+def in_accepted_range(moment: datetime) -> bool:
+    """Whether a UTC time falls between 1970 and 2100, the years an event may have."""
+    return _MIN_YEAR <= moment.year <= _MAX_YEAR
 
 
 def _from_epoch(number: float) -> datetime | None:
-    if not math.isfinite(number) or number < 0:
+    if not math.isfinite(number):
         return None
-    if number >= 1e14:
+    if abs(number) >= 1e14:
         number /= 1e6
-    elif number >= 1e11:
+    elif abs(number) >= 1e11:
         number /= 1e3
     try:
-        return _in_range(_EPOCH + timedelta(seconds=number))
+        return _EPOCH + timedelta(seconds=number)
     except OverflowError:
-        return None
+        # Beyond what a datetime holds is still a time, just far out of range.
+        return (datetime.max if number > 0 else datetime.min).replace(tzinfo=UTC)
 
 
 def _parse_offset(text: str) -> timezone | None:
@@ -165,24 +171,28 @@ def _parse_text(text: str) -> datetime | None:
     return parsedate_to_datetime(text)
 
 
-def parse_timestamp(value: object) -> datetime | None:
-    """An aware UTC datetime, or None when the value is not a time between 1970 and 2100."""
+def read_timestamp(value: object) -> datetime | None:
+    """An aware UTC datetime of any year, or None when the value is not a time at all."""
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, int | float):
-        return _from_epoch(float(value))
-    if isinstance(value, datetime):
-        return _in_range(value)
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    if not text:
-        return None
     try:
-        parsed = _parse_text(text)
+        if isinstance(value, int | float):
+            return _from_epoch(float(value))
+        if isinstance(value, datetime):
+            return _as_utc(value)
+        if not isinstance(value, str):
+            return None
+        text = value.strip()
+        parsed = _parse_text(text) if text else None
+        return _as_utc(parsed) if parsed is not None else None
     except (ValueError, KeyError, TypeError, IndexError, OverflowError):
         return None
-    return _in_range(parsed) if parsed is not None else None
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """An aware UTC datetime, or None when the value is not a time between 1970 and 2100."""
+    moment = read_timestamp(value)
+    return moment if moment is not None and in_accepted_range(moment) else None
 
 
 def format_timestamp(moment: datetime) -> str:

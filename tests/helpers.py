@@ -1,6 +1,8 @@
 """Test helpers: upload through the real API and follow the job the real worker runs."""
 
+import csv
 import gzip
+import io
 import re
 import time
 from contextlib import contextmanager
@@ -11,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from config.celery import app as celery_app
 from config.es import get_es
 from tests.datafiles import DATA_DIR as DATA
+from tests.datafiles import FRAUD_TRANSACTIONS
 
 FINISHED = ("completed", "completed_with_errors", "failed")
 
@@ -19,6 +22,19 @@ def data_lines(name: str, count: int) -> bytes:
     """The first `count` lines of a real data set, as bytes."""
     with open(DATA / name, "rb") as source:
         return b"".join(source.readline() for _ in range(count))
+
+
+def transactions_on(moments: list[str]) -> bytes:
+    """Real card transactions (the shared fraud file's rows, in turn), one per given event time, as a CSV file."""
+    with FRAUD_TRANSACTIONS.open(newline="") as source:
+        reader = csv.DictReader(source)
+        rows = list(reader)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=reader.fieldnames, lineterminator="\n")
+    writer.writeheader()
+    for number, moment in enumerate(moments):
+        writer.writerow(rows[number % len(rows)] | {"EVENT_TIMESTAMP": moment, "LABEL_TIMESTAMP": moment})
+    return out.getvalue().encode()
 
 
 def upload(client, name: str, content: bytes, **extra):

@@ -22,6 +22,7 @@ from ingestion.dispatch import dispatch_chunk, dispatch_chunk_resume, dispatch_j
 from ingestion.enums import COUNT_NAMES, JobStage, JobStatus
 from ingestion.files import ReceivedFile
 from ingestion.formats import FormatError
+from ingestion.indices import delete_if_empty, empty_daily_indices
 from ingestion.inspection import inspect_file
 from ingestion.job import Job, zero_counts
 
@@ -69,6 +70,7 @@ def job_create(*, owner: AbstractBaseUser, received: ReceivedFile, log_type: str
         counts=zero_counts(inspection.total_lines),
         dispatched_at=created,
         duplicate_of=earlier.job_id if earlier else None,
+        day_limit=settings.LOGS_MAX_DAYS_PER_JOB,
     )
     try:
         repo.job_insert(job)
@@ -106,6 +108,7 @@ def job_retry(*, job: Job) -> Job:
             "resumed": False,
             "plan": [],
             "pipeline_source": None,
+            "day_limit": settings.LOGS_MAX_DAYS_PER_JOB,
         },
     )
     dispatch_job(job.job_id, attempt)
@@ -113,11 +116,15 @@ def job_retry(*, job: Job) -> Job:
 
 
 def job_delete(*, job: Job) -> int:
-    """Delete an upload: its documents, dead letters, files and record; returns the documents deleted."""
+    """Delete an upload: its documents (and the daily indices it leaves empty), dead letters, files and record;
+    returns the documents deleted."""
     if job.status == JobStatus.PROCESSING:
         raise ApplicationError("Job is still processing; delete it when it has finished", status.HTTP_409_CONFLICT)
+    es, prefix = get_es(), settings.LOGS_INDEX_PREFIX
     try:
-        deleted = delete_file_documents(get_es(), settings.LOGS_INDEX_PREFIX, job.file_id)
+        deleted = delete_file_documents(es, prefix, job.file_id)
+        # The job's own list too: an earlier delete may have removed the documents and stopped before this.
+        delete_if_empty(es, prefix, deleted.indices | set(job.indices))
     except TransientIndexError as error:
         raise ServiceUnavailable(
             "The search index is unavailable, so nothing was deleted; try again shortly"
@@ -127,7 +134,7 @@ def job_delete(*, job: Job) -> int:
     _clean_work(job.job_id)
     files.delete_stored(job.stored_name, job.source_name)
     repo.job_delete(job.job_id)
-    return deleted
+    return deleted.documents
 
 
 # Ending a job
@@ -269,6 +276,13 @@ def files_sweep(*, at: dt.datetime) -> int:
     """Temporary files and work folders left for more than a day (a crash, a refused request) go."""
     running = {job.job_id for job in repo.jobs_stale(status=JobStatus.PROCESSING, before=at, field="created_at")}
     return files.sweep(older_than=at - dt.timedelta(days=1), keep_work=running)
+
+
+def indices_delete_empty(*, dry_run: bool = False) -> list[str]:
+    """Delete the daily indices that hold no document (each checked under a write block); returns their names."""
+    es, prefix = get_es(), settings.LOGS_INDEX_PREFIX
+    empty = empty_daily_indices(es, prefix)
+    return empty if dry_run else delete_if_empty(es, prefix, empty)
 
 
 # Worker crashes

@@ -13,9 +13,11 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from functools import wraps
+from pathlib import Path
 
 import orjson
 from django.conf import settings
+from elasticsearch import Elasticsearch
 
 from config.es import get_es
 from ingestion import files, geoip
@@ -27,6 +29,7 @@ from ingestion.documents import daily_index, ensure_index_templates
 from ingestion.enums import JobStage, JobStatus
 from ingestion.field_types import infer_field_types, numeric_columns
 from ingestion.formats import FormatError, choose_encoding, is_gzip_name
+from ingestion.indices import NoShardHeadroom, daily_indices, headroom_refusal, shard_usage
 from ingestion.job import Job
 from ingestion.log_types import guess_log_type
 from ingestion.parsers import Row
@@ -188,11 +191,14 @@ def chunk_stage(stage: str) -> Callable:
 
 @chunk_stage("parse")
 def chunk_parse(job: Job, chunk: Chunk) -> dict:
-    """Parse a chunk into documents (a work file); unparseable rows become dead letters."""
+    """Parse a chunk into documents (a work file); unparseable rows, and rows on days beyond the job's day
+    limit, become dead letters."""
     numeric = {name: NUMERIC_TYPES[kind] for name, kind in job.numeric_columns.items()}
     owner = str(job.owner_id)  # every read is scoped to it
     dead, parsed, blank = [], 0, 0
-    with open(files.work_dir(job.job_id, job.attempt) / f"{chunk.number}.parsed", "wb") as out:
+    days: dict[str, None] = {}  # in the order the file reaches them
+    path = files.work_dir(job.job_id, job.attempt) / f"{chunk.number}.parsed"
+    with open(path, "wb") as out:
         for line, record, error, raw in _rows(job, chunk):
             if record is None:
                 if error is None:
@@ -208,9 +214,15 @@ def chunk_parse(job: Job, chunk: Chunk) -> dict:
                 dead.append({"line": line, "raw": raw, "reason": str(failure)})
                 continue
             doc["job_id"], doc["file_id"], doc["line"], doc["owner"] = job.job_id, job.file_id, line, owner
+            days[doc["@timestamp"][:10]] = None
             out.write(orjson.dumps((line, doc)))
             out.write(b"\n")
             parsed += 1
+    accepted = job_days_accept(job_id=job.job_id, attempt=job.attempt, days=list(days), limit=_day_limit(job))
+    if len(accepted) < len(days):
+        refused = _set_aside(job, chunk, path, accepted)
+        parsed -= len(refused)
+        dead = sorted(dead + refused, key=lambda row: row["line"])
     repo.dead_letters_replace(job.job_id, chunk.number, dead)
     return {
         "parsed": parsed,
@@ -218,6 +230,56 @@ def chunk_parse(job: Job, chunk: Chunk) -> dict:
         "skipped_blank": blank,
         "errors": [{"line": row["line"], "reason": row["reason"]} for row in dead[:ERROR_SAMPLE]],
     }
+
+
+def _day_limit(job: Job) -> int:
+    return job.day_limit or settings.LOGS_MAX_DAYS_PER_JOB
+
+
+def job_days_accept(*, job_id: str, attempt: int, days: list[str], limit: int) -> set[str]:
+    """Which of these event days (in file order) the job may have: each day takes one of its `limit` day slots.
+
+    A slot is a unique-insert claim naming its day, so acceptance is atomic across concurrent chunks (on
+    FerretDB too); a day accepted once stays accepted, and a redelivered chunk gets the same answer. A day
+    never takes two slots: a chunk passes a slot only once it holds another day, and slots are never freed.
+    """
+    kind = f"dayslot-{attempt}"
+    held = repo.claim_holders(job_id, kind)
+    taken = set(held.values())
+    slot = 0
+    for day in days:
+        while day not in taken and slot < limit:
+            key = f"dayslot:{job_id}:{attempt}:{slot}"
+            slot += 1
+            if key not in held:
+                taken.add(repo.claim_holder(job_id, kind, key, day))
+    return taken.intersection(days)
+
+
+def _set_aside(job: Job, chunk: Chunk, path: Path, accepted: set[str]) -> list[dict]:
+    """Rewrite the chunk's parsed file without the rows on refused days; returns those rows as dead letters."""
+    refused: dict[int, str] = {}  # line -> its day
+    kept = path.with_suffix(".kept")
+    with open(path, "rb") as parsed, open(kept, "wb") as out:
+        for entry in parsed:
+            line, doc = orjson.loads(entry)
+            day = doc["@timestamp"][:10]
+            if day in accepted:
+                out.write(entry)
+            else:
+                refused[line] = day
+    kept.replace(path)
+    reasons = {
+        day: f"This upload already has events on {_day_limit(job)} different days, the most one upload may create "
+        f"(LOGS_MAX_DAYS_PER_JOB); its events on {day} were set aside. Split the file by date range or ask an "
+        "admin to raise the limit."
+        for day in set(refused.values())
+    }
+    return [
+        {"line": line, "raw": raw, "reason": reasons[refused[line]]}
+        for line, _record, _error, raw in _rows(job, chunk)
+        if line in refused
+    ]
 
 
 @chunk_stage("enrich")
@@ -239,6 +301,7 @@ def chunk_enrich(job: Job, chunk: Chunk) -> dict:
 def _index_chunk(job: Job, chunk: Chunk) -> dict:
     es, prefix = get_es(), settings.LOGS_INDEX_PREFIX
     ensure_index_templates(es, prefix)
+    _check_shard_headroom(es, job, chunk)
     indexed, rejected = 0, []
     for body in iter_bodies(str(files.work_dir(job.job_id, job.attempt) / f"{chunk.number}.bulk")):
         outcome = send(es, body)
@@ -253,14 +316,33 @@ def _index_chunk(job: Job, chunk: Chunk) -> dict:
     }
 
 
+def _check_shard_headroom(es: Elasticsearch, job: Job, chunk: Chunk) -> None:
+    """Raise NoShardHeadroom when creating the chunk's new daily indices would not leave room for others."""
+    needed = set(repo.chunk_get(job.job_id, job.attempt, chunk.number).get("indices", []))
+    new = needed - daily_indices(es, settings.LOGS_INDEX_PREFIX)
+    if not new:
+        return  # the usual case: every day of the chunk has its index already
+    refusal = headroom_refusal(
+        shard_usage(es, reserve=settings.LOGS_SHARD_RESERVE),
+        new_indices=len(new),
+        job_days=repo.count_claims(job.job_id, f"dayslot-{job.attempt}"),
+    )
+    if refusal:
+        raise NoShardHeadroom(refusal)
+
+
 def chunk_index(*, job_id: str, attempt: int, number: int, run: str = "") -> None:
     """Bulk-index the chunk (rows Elasticsearch rejects go to the fallback index), start the next chunk of
-    its lane, then fan in.
+    its lane, then fan in. A chunk whose new days would not fit the cluster's shard budget fails the job.
 
     `run` (this task's id) holds the claims it takes, so a redelivery after a crash finishes the work
     (a second dispatch of the next chunk is harmless: chunks are idempotent).
     """
-    if not _index_chunk(job_id=job_id, attempt=attempt, number=number):
+    try:
+        if not _index_chunk(job_id=job_id, attempt=attempt, number=number):
+            return
+    except NoShardHeadroom as refusal:
+        job_fail(job_id=job_id, attempt=attempt, reason=str(refusal))
         return
     total = repo.job_get(job_id).chunks_total
     following = number + settings.LOGS_JOB_PARALLEL_CHUNKS

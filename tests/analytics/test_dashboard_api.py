@@ -1,10 +1,15 @@
 """GET /api/dashboard on the real servers: the user's own jobs, ingest activity and indices; health."""
 
 import datetime as dt
+import html
+import re
 
 import pytest
+from django.conf import settings
+from django.test import Client
 
-from tests.analytics.conftest import client_for
+from config.es import get_es
+from tests.analytics.conftest import ANALYST_ID, client_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,3 +51,30 @@ def test_staff_see_every_index_with_its_disk_size(read_side, staff_client):
 
     assert {row["index"][-10:] for row in board["indices"]} >= {"2016.12.01", "2018.07.22"}
     assert all(row["size_bytes"] > 0 for row in board["indices"])
+
+
+def test_the_dashboard_shows_the_shards_used_of_the_clusters_budget(read_side, analyst):
+    board = analyst.get("/api/dashboard").json()
+
+    health = get_es().cluster.health()
+    assert board["shards"] == {
+        "used": health["active_shards"] + health["initializing_shards"] + health["unassigned_shards"],
+        "budget": 1000 * health["number_of_data_nodes"],  # Elasticsearch's default per node
+        "reserve": settings.LOGS_SHARD_RESERVE,
+    }
+
+
+def test_each_daily_index_links_to_a_search_of_its_own_day(read_side, analyst, django_user_model):
+    newest = analyst.get("/api/dashboard").json()["indices"][0]
+    browser = Client()
+    browser.force_login(django_user_model.objects.create_user(id=ANALYST_ID, username="analyst"))
+
+    page = browser.get("/dashboard/").content.decode()
+    links = {name: html.unescape(href) for href, name in re.findall(r'<a href="([^"]+)">([\w.-]+)</a>', page)}
+    response = browser.get(links[newest["index"]])
+
+    assert response.status_code == 200
+    total = re.search(r'id="search-total"><strong>([\d,]+)</strong>', response.content.decode()).group(1)
+    assert int(total.replace(",", "")) == newest["documents"]
+    assert newest["day"] == newest["index"][-10:].replace(".", "-")
+    assert "shard-budget" in page

@@ -156,7 +156,8 @@ def test_a_mapping_conflict_is_rejected_with_its_line_and_stored_in_the_fallback
 def test_deleting_an_upload_removes_exactly_its_documents(prefix, indexed_file, tmp_path):
     es = get_es()
     path = tmp_path / "other.bulk"
-    write_bulk_file(path, prefix, web_access_docs("doomed-file", 700, start=ROWS))
+    doomed = web_access_docs("doomed-file", 700, start=ROWS)
+    write_bulk_file(path, prefix, doomed)
     send_file(path, max_docs=300)
     write_fallback(es, prefix, [{"job_id": JOB_ID, "file_id": "doomed-file", "line": 9999, "raw": "{", "reason": "x"}])
     refresh(es, prefix)
@@ -164,17 +165,38 @@ def test_deleting_an_upload_removes_exactly_its_documents(prefix, indexed_file, 
 
     deleted = delete_file_documents(es, prefix, "doomed-file")
 
-    assert deleted == 701
+    assert deleted.documents == 701
+    days = {daily_index(prefix, doc["@timestamp"]) for doc in doomed}
+    assert deleted.indices == days | {f"{prefix}-fallback"}
     assert es.count(index=f"{prefix},{prefix}-fallback", query={"term": {"file_id": "doomed-file"}})["count"] == 0
     assert count(prefix, "web-file") == ROWS
 
 
 def test_deleting_an_upload_with_no_documents_deletes_nothing(prefix):
-    assert delete_file_documents(get_es(), prefix, "never-uploaded") == 0
+    assert delete_file_documents(get_es(), prefix, "never-uploaded") == (0, frozenset())
 
 
 def test_deleting_under_a_prefix_without_indices_is_harmless():
-    assert delete_file_documents(get_es(), f"test-bulk-{uuid4().hex[:6]}", "any-file") == 0
+    assert delete_file_documents(get_es(), f"test-bulk-{uuid4().hex[:6]}", "any-file").documents == 0
+
+
+def test_a_write_into_an_index_blocked_for_the_empty_check_is_retried_not_rejected(prefix, tmp_path):
+    es = get_es()
+    docs = web_access_docs("blocked-file", 3, start=ROWS + 800)
+    index = daily_index(prefix, docs[0]["@timestamp"])
+    es.indices.create(index=index)
+    es.indices.add_block(index=index, block="write")
+    path = tmp_path / "blocked.bulk"
+    write_bulk_file(path, prefix, docs)
+    body = next(iter_bodies(str(path)))
+
+    try:
+        with pytest.raises(TransientIndexError, match="cluster_block_exception"):
+            send(es, body)
+    finally:
+        es.indices.put_settings(index=index, settings={"index.blocks.write": None})
+
+    assert send(es, body).indexed == 3
 
 
 def test_an_unreachable_elasticsearch_is_a_transient_error(settings, indexed_file):

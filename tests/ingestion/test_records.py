@@ -79,6 +79,16 @@ def test_an_unparseable_timestamp_is_a_record_error_quoting_the_value():
         build_document({"order_date": "last tuesday"}, timestamp_field="order_date", numeric={}, log_type="order")
 
 
+@pytest.mark.parametrize("value", ["1969-07-20T20:17:40Z", "2150-01-01", -14_182_940])
+def test_a_timestamp_outside_the_accepted_years_is_out_of_range_not_unparseable(value):
+    with pytest.raises(RecordError) as raised:
+        build_document({"order_date": value}, timestamp_field="order_date", numeric={}, log_type="order")
+
+    assert str(raised.value) == (
+        f"Timestamp '{value}' in field 'order_date' is out of range (accepted: 1970-01-01 to 2100-12-31)"
+    )
+
+
 def test_an_invalid_ip_moves_aside_for_a_valid_one():
     record = {"ts": 1532219942912, "ip": "unknown", "X-Forwarded-For": "203.0.113.9, 10.0.0.1"}
     document = build_document(record, timestamp_field="ts", numeric={}, log_type="access")

@@ -2,7 +2,13 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from ingestion.timestamps import find_timestamp_field, format_timestamp, parse_timestamp
+from ingestion.timestamps import (
+    find_timestamp_field,
+    format_timestamp,
+    in_accepted_range,
+    parse_timestamp,
+    read_timestamp,
+)
 
 
 def at(*parts: int) -> datetime:
@@ -80,6 +86,38 @@ def test_it_parses_real_world_formats_to_utc(value, expected):
 )
 def test_it_returns_none_for_what_is_not_a_time_from_1970_to_2100(value):
     assert parse_timestamp(value) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "year"),
+    [
+        ("1969-12-31T23:59:59Z", 1969),
+        ("2101-01-01", 2101),
+        ("0001-01-01T00:00:00Z", 1),
+        (-5, 1969),
+        (-100_000_000_000, 1966),  # milliseconds before 1970
+        (1e20, 9999),
+        ("31/Dec/1969:23:00:00 +0000", 1969),
+    ],
+)
+def test_a_time_outside_the_accepted_years_is_read_but_not_accepted(value, year):
+    moment = read_timestamp(value)
+
+    assert moment.year == year
+    assert moment.utcoffset() == timedelta(0)
+    assert not in_accepted_range(moment)
+    assert parse_timestamp(value) is None
+
+
+@pytest.mark.parametrize("value", [None, "", "yesterday", True, float("nan"), "13/13/2010 8:45", "99999-01-01"])
+def test_what_is_not_a_time_is_not_read_either(value):
+    assert read_timestamp(value) is None
+
+
+def test_the_accepted_years_are_1970_to_2100_inclusive():
+    assert in_accepted_range(at(1970, 1, 1))
+    assert in_accepted_range(at(2100, 12, 31, 23, 59, 59))
+    assert not in_accepted_range(at(2101, 1, 1))
 
 
 def test_it_formats_utc_with_milliseconds():
