@@ -5,20 +5,29 @@ import re
 import time
 from contextlib import contextmanager
 
+import orjson
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from config.celery import app as celery_app
 from config.es import get_es
 from tests.datafiles import DATA_DIR as DATA
+from tests.datafiles import ECOMMERCE_ORDERS
 
 FINISHED = ("completed", "completed_with_errors", "failed")
+SCRIPT_NOTE = "Gift wrap please <script>alert(1)</script>"
 
 
 def data_lines(name: str, count: int) -> bytes:
     """The first `count` lines of a real data set, as bytes."""
     with open(DATA / name, "rb") as source:
         return b"".join(source.readline() for _ in range(count))
+
+
+def orders_with_a_script_note(count: int = 5) -> bytes:
+    """Real orders whose customer note holds a script tag, as a hostile shopper could type it at checkout."""
+    rows = [orjson.loads(line) for line in data_lines(ECOMMERCE_ORDERS.name, count).splitlines()]
+    return b"".join(orjson.dumps({**row, "customer_note": SCRIPT_NOTE}) + b"\n" for row in rows)
 
 
 def upload(client, name: str, content: bytes, **extra):

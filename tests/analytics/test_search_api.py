@@ -8,7 +8,7 @@ import pytest
 
 from config.es import get_es
 from tests.analytics.conftest import ANALYST_ID, client_for
-from tests.helpers import upload_and_wait
+from tests.helpers import SCRIPT_NOTE, orders_with_a_script_note, upload_and_wait
 
 ALIAS = "test-logs-ecom"
 
@@ -187,3 +187,17 @@ def test_staff_see_everyones_events_and_can_pick_one_owner(read_side, staff_clie
 def test_search_needs_credentials(client):
     assert client.get("/api/search").status_code in (401, 403)
 
+
+def test_a_script_tag_in_the_data_comes_back_escaped_in_the_highlight(celery_worker):
+    shopper = client_for(900_005, "shopper")
+    data, _job = upload_and_wait(shopper, "orders-with-notes.ndjson", orders_with_a_script_note())
+
+    page = search(shopper, q="gift", job_id=data["job_id"])
+    fragments = [fragment for hit in page["results"] for fragment in hit["highlight"]["customer_note.text"]]
+
+    assert page["total"]["value"] == 5
+    assert page["results"][0]["source"]["customer_note"] == SCRIPT_NOTE
+    assert len(fragments) == 5
+    for fragment in fragments:
+        assert "<script" not in fragment
+        assert fragment.startswith("<mark>Gift</mark> wrap please &lt;script&gt;alert(1)&lt;")
