@@ -18,7 +18,7 @@ from rest_framework import status
 from analytics.filters import EventFilters, check_field_name, scoped_search, text_query
 from config.errors import ApplicationError
 from config.es import get_es
-from ingestion.documents import events_alias
+from ingestion.contract import events_alias
 
 PIT_KEEP_ALIVE = "5m"
 MAX_PAGE_SIZE = 500

@@ -13,7 +13,7 @@ from analytics.fraud.models import FraudAlert
 from analytics.fraud.rules import RULES
 from analytics.tasks import fraud_scan
 from config.errors import error_responses
-from ingestion import selectors as job_selectors
+from ingestion.contract import job_get
 
 
 class AlertSerializer(serializers.ModelSerializer):
@@ -189,6 +189,6 @@ class ScanApi(APIView):
         job_id = data.validated_data.get("job_id") or None
         owner_id = request.user.pk
         if job_id:
-            owner_id = job_selectors.job_get(job_id=job_id, user=request.user).owner_id
+            owner_id = job_get(job_id=job_id, user=request.user).owner_id
         task = fraud_scan.delay(owner_id, job_id)
         return Response({"task_id": task.id}, status=status.HTTP_202_ACCEPTED)
