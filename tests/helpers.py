@@ -91,6 +91,16 @@ def delete_prefix(prefix: str) -> None:
     es.options(ignore_status=404).indices.delete_index_template(name=prefix)
 
 
+def worker_is_idle() -> bool:
+    """No task waits in the broker, and the worker runs or holds none (for wait_until after queuing work)."""
+    with celery_app.connection_for_read() as connection:
+        if connection.default_channel.queue_declare(queue="celery").message_count:
+            return False
+    inspector = celery_app.control.inspect(timeout=1)
+    held = [*(inspector.active() or {}).values(), *(inspector.reserved() or {}).values()]
+    return not any(held)
+
+
 @contextmanager
 def worker_paused():
     """The real (single) worker stops taking tasks (they wait in the broker) until the block ends."""
