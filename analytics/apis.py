@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from analytics import panels, search
 from analytics.dashboard import dashboard
 from analytics.exports import csv_export, ndjson_export
-from analytics.filters import EventFilters, check_field_name, filters_from, scoped_search
+from analytics.filters import HTTP_STATUSES, EventFilters, check_field_name, filters_from, scoped_search
 from config.errors import ApplicationError, error_responses
 
 FILTER_PARAMETERS = [
@@ -21,17 +21,20 @@ FILTER_PARAMETERS = [
     OpenApiParameter("log_type", str, many=True),
     OpenApiParameter("country", str, many=True, description="GeoIP country code, e.g. US"),
     OpenApiParameter("job_id", str, many=True),
-    OpenApiParameter("status", int, many=True, description="HTTP status, e.g. 404"),
+    OpenApiParameter(
+        "status",
+        {"type": "array", "items": {"type": "integer", "minimum": HTTP_STATUSES[0], "maximum": HTTP_STATUSES[1]}},
+        description="HTTP status, e.g. 404",
+    ),
     OpenApiParameter("from", str, description="ISO 8601 (2024-05-01T10:00:00Z) or date math (now-7d)"),
     OpenApiParameter("to", str, description="ISO 8601 or date math"),
     OpenApiParameter("owner", str, description="staff only: one uploader's user id"),
-    OpenApiParameter(
-        "field=value",
-        str,
-        description="any other parameter filters on that field, e.g. geoip.country_iso_code=US",
-        required=False,
-    ),
 ]
+# Free-form filters are not an OpenAPI parameter (a parameter named "field=value" is one literal name).
+FIELD_FILTERS = (
+    "Any other query parameter filters on that field, e.g. geo.country_iso_code=US; "
+    "a value ending in * is a prefix (InvoiceNo=C*)."
+)
 
 
 class HitSerializer(serializers.Serializer):
@@ -62,6 +65,7 @@ class SearchApi(APIView):
 
     @extend_schema(
         summary="Search the events",
+        description=FIELD_FILTERS,
         parameters=[*FILTER_PARAMETERS, InputSerializer],
         responses={200: SearchPageSerializer, **error_responses(400, 401, 403, 410, 429)},
     )
@@ -81,7 +85,7 @@ class SearchExportApi(APIView):
 
     @extend_schema(
         summary="Export every matching event",
-        description="Streamed: CSV (cells neutralised against formula injection) or NDJSON.",
+        description=f"Streamed: CSV (cells neutralised against formula injection) or NDJSON. {FIELD_FILTERS}",
         parameters=[*FILTER_PARAMETERS, InputSerializer],
         responses={
             (200, "text/csv"): OpenApiTypes.STR,
@@ -128,7 +132,8 @@ class AnalyticsPanelApi(APIView):
 
     @extend_schema(
         summary="An analytics panel",
-        description="summary, timeline, top (field=), categories, geo, status, heatmap; plain numbers.",
+        description="summary, timeline, top (field=), categories, geo, status, heatmap; plain numbers. "
+        + FIELD_FILTERS,
         parameters=[*FILTER_PARAMETERS, InputSerializer],
         responses={200: OpenApiTypes.OBJECT, **error_responses(400, 401, 403, 404)},
     )

@@ -10,8 +10,7 @@ from analytics.filters import EventFilters, scoped_search
 from analytics.fraud.selectors import alert_counts
 from config.es import get_es
 from config.health import check_all
-from ingestion import selectors
-from ingestion.documents import day_of_daily_index, events_alias
+from ingestion.contract import day_of_daily_index, events_alias, ingest_activity, jobs_by_status, shard_budget
 
 
 def _indices(user: AbstractBaseUser) -> list[dict]:
@@ -38,10 +37,10 @@ def dashboard(*, user: AbstractBaseUser) -> dict:
     now = dt.datetime.now(dt.UTC)
     return {
         "generated_at": now.isoformat(),
-        "jobs_by_status": selectors.jobs_by_status(user=user),
-        "ingest": selectors.ingest_activity(user=user, now=now),
+        "jobs_by_status": jobs_by_status(user=user),
+        "ingest": ingest_activity(user=user, now=now),
         "indices": _indices(user),
-        "shards": selectors.shard_budget(),
+        "shards": shard_budget(),
         "fraud_alerts": alert_counts(user=user),
         "health": check_all(),
     }

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import orjson
 
 from config.spreadsheets import csv_lines
-from ingestion.documents import CANONICAL_FIELDS
+from ingestion.contract import CANONICAL_FIELDS
 
 # The CSV header is taken from the fields of the first this-many hits; later fields go to `other_fields`.
 HEADER_SAMPLE = 5000

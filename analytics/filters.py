@@ -23,6 +23,8 @@ RESERVED = frozenset(
     | {"format", "field", "size", "tz", "precision", "page", "interval", "csrfmiddlewaretoken", "dead_page"}
 )
 MAX_QUERY_LENGTH = 1000
+# The range of HTTP status codes (the API schema states it too).
+HTTP_STATUSES = (100, 599)
 _FIELD_NAME = re.compile(r"[A-Za-z0-9_@][A-Za-z0-9_@.\-]{0,199}")
 _DATE_MATH = re.compile(r"now(?:[+-]\d+[yMwdhHms])*(?:/[yMwdhHms])?")
 
@@ -95,10 +97,14 @@ def check_time(name: str, value: str) -> str:
 
 
 def _statuses(values: list[str]) -> tuple[int, ...]:
+    lowest, highest = HTTP_STATUSES
+    message = f"status: an HTTP status is a number from {lowest} to {highest}, such as 404"
     try:
         statuses = tuple(int(value) for value in values)
     except ValueError:
-        raise ApplicationError("status: an HTTP status is a number such as 404") from None
+        raise ApplicationError(message) from None
+    if any(not lowest <= value <= highest for value in statuses):
+        raise ApplicationError(message)
     return statuses
 
 

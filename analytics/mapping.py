@@ -4,7 +4,7 @@ import time
 from dataclasses import dataclass
 
 from config.es import get_es
-from ingestion.documents import TEXT_SUBFIELD, events_alias
+from ingestion.contract import TEXT_SUBFIELD, events_alias
 
 # The mapping changes only when a file brings new fields; a short cache spares a request per panel.
 _CACHE_SECONDS = 30

@@ -13,8 +13,7 @@ from elasticsearch_dsl import A, Q, Search
 
 from analytics.mapping import FieldMap, field_map
 from config.errors import ApplicationError
-from ingestion.documents import NESTED_FIELDS
-from ingestion.field_names import CATEGORY_FIELDS
+from ingestion.contract import CATEGORY_FIELDS, NESTED_FIELDS
 
 # Calendar intervals from fine to coarse; the timeline picks the first giving at most this many buckets.
 MAX_TIMELINE_BUCKETS = 120

@@ -1,12 +1,12 @@
 """Query builders over the indexed events (elasticsearch-dsl), shared by the analytics APIs and pages.
 
-They read only ingestion's document contract (`ingestion.documents`) and the client from `config`.
+They read only ingestion's public contract (`ingestion.contract`) and the client from `config`.
 """
 
 from elasticsearch_dsl import Search
 
 from config.es import get_es
-from ingestion.documents import events_alias
+from ingestion.contract import events_alias
 
 
 def events_search() -> Search:

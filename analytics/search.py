@@ -6,6 +6,7 @@ of hits sees one consistent snapshot and never repeats or skips a document.
 
 import base64
 import binascii
+import itertools
 from collections.abc import Iterator
 
 import orjson
@@ -17,7 +18,7 @@ from rest_framework import status
 from analytics.filters import EventFilters, check_field_name, scoped_search, text_query
 from config.errors import ApplicationError
 from config.es import get_es
-from ingestion.documents import events_alias
+from ingestion.contract import events_alias
 
 PIT_KEEP_ALIVE = "5m"
 MAX_PAGE_SIZE = 500
@@ -153,5 +154,11 @@ def iter_hits(search: Search, sort: str = DEFAULT_SORT, page_size: int = EXPORT_
 
 
 def export_hits(*, user: AbstractBaseUser, filters: EventFilters, sort: str = DEFAULT_SORT) -> Iterator[dict]:
-    """Every matching hit, for an export."""
-    return iter_hits(scoped_search(user, filters, Search()), sort or DEFAULT_SORT)
+    """Every matching hit, for an export.
+
+    The first page is read before the answer starts: a bad sort or a search Elasticsearch refuses is then a 400
+    with the one error shape, not a stream that breaks after its headers are sent.
+    """
+    hits = iter_hits(scoped_search(user, filters, Search()), sort or DEFAULT_SORT)
+    first = next(hits, None)
+    return iter(()) if first is None else itertools.chain([first], hits)

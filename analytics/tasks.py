@@ -7,7 +7,7 @@ from celery import shared_task
 from analytics.fraud import services
 from config.errors import ServiceUnavailable
 from config.es import CLIENT_UNREACHABLE
-from ingestion.services import events
+from ingestion.contract import job_event_claim, job_event_get, job_event_handled, job_events_unclaimed
 
 CONSUMER = "fraud"
 # The sweep looks this far back for finished jobs nobody screened (a lost notification, a worker restart).
@@ -29,11 +29,11 @@ def fraud_scan_finished_job(event_id: str) -> dict | None:
 
     The scan is idempotent, so the rare double run (the sweep and a slow notification) is harmless.
     """
-    event = events.job_event_get(event_id=event_id)
-    if event is None or events.job_event_handled(event_id=event_id, consumer=CONSUMER):
+    event = job_event_get(event_id=event_id)
+    if event is None or job_event_handled(event_id=event_id, consumer=CONSUMER):
         return None
     report = services.fraud_scan(owner_id=event["owner_id"], job_id=event["job_id"])
-    events.job_event_claim(event_id=event_id, consumer=CONSUMER)
+    job_event_claim(event_id=event_id, consumer=CONSUMER)
     return {"events": report.events, "created": report.alerts_created, "updated": report.alerts_updated}
 
 
@@ -41,7 +41,7 @@ def fraud_scan_finished_job(event_id: str) -> dict | None:
 def fraud_sweep() -> int:
     """Screen finished jobs that were not screened yet (leaving the last minutes to their own task)."""
     now = dt.datetime.now(dt.UTC)
-    pending = events.job_events_unclaimed(consumer=CONSUMER, since=now - SWEEP_WINDOW, until=now - SWEEP_GRACE)
+    pending = job_events_unclaimed(consumer=CONSUMER, since=now - SWEEP_WINDOW, until=now - SWEEP_GRACE)
     for event in pending:
         fraud_scan_finished_job.delay(event["_id"])
     return len(pending)

@@ -13,8 +13,7 @@ from analytics.dashboard import dashboard
 from analytics.filters import EventFilters, check_field_name, filters_from, scoped_search
 from config.errors import ApplicationError
 from config.kibana import discover_url
-from ingestion.documents import CANONICAL_FIELDS
-from ingestion.log_types import LOG_TYPE_LABELS
+from ingestion.contract import CANONICAL_FIELDS, LOG_TYPE_LABELS
 
 SORTS = {
     "-@timestamp": "Newest first",

@@ -1,5 +1,12 @@
-"""One application error type, rendered by one DRF exception handler as {"success": false, "error": ...}."""
+"""One application error type, rendered by one DRF exception handler as {"success": false, "error": ...}.
 
+Django's own error views (a URL no view matches, an exception outside DRF) answer the same JSON under /api/.
+"""
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -49,3 +56,20 @@ class ErrorSerializer(serializers.Serializer):
 def error_responses(*codes: int) -> dict:
     """Schema responses for the given error statuses, all with the one error shape."""
     return dict.fromkeys(codes, ErrorSerializer)
+
+
+def _api_or_page(status_code: int, message: str, page: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A Django error view: the API's JSON error under /api/ (clients parse it), the site's page elsewhere."""
+
+    def view(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.path.startswith("/api/"):
+            return JsonResponse({"success": False, "error": message}, status=status_code)
+        return page(request, *args, **kwargs)
+
+    return view
+
+
+bad_request = _api_or_page(400, "Bad request", defaults.bad_request)
+permission_denied = _api_or_page(403, "You do not have permission to perform this action.", defaults.permission_denied)
+page_not_found = _api_or_page(404, "Not found", defaults.page_not_found)
+server_error = _api_or_page(500, "Internal server error", defaults.server_error)

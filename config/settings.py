@@ -253,6 +253,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.optional_query_values_may_be_empty",
+        "config.schema.every_operation_may_be_throttled",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "JobStatusEnum": ["pending", "processing", "completed", "completed_with_errors", "failed"],
         "HealthStatusEnum": ["up", "down"],

@@ -6,7 +6,14 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from config import errors
 from config.health import HealthApi
+
+# Under /api/ even a URL no view matches (a non-integer alert id) answers the API's JSON error shape.
+handler400 = errors.bad_request
+handler403 = errors.permission_denied
+handler404 = errors.page_not_found
+handler500 = errors.server_error
 
 urlpatterns = [
     path("", include("uploads_app.urls")),

@@ -1,8 +1,8 @@
 """The Elasticsearch document contract: index and alias names, the template and its mappings, canonical fields.
 
 Every event of an upload is a document in `{prefix}-YYYY.MM.DD` (its own event day, UTC), searched through
-the alias `{prefix}`; rows Elasticsearch rejects go to `{prefix}-fallback`. Readers (analytics) rely on
-this module only, never on how ingestion builds the documents.
+the alias `{prefix}`; rows Elasticsearch rejects go to `{prefix}-fallback`. Readers (analytics) get the
+names they rely on through `ingestion/contract.py`, never from how ingestion builds the documents.
 """
 
 import re

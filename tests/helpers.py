@@ -7,6 +7,7 @@ import re
 import time
 from contextlib import contextmanager
 
+import orjson
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -14,8 +15,10 @@ from config.celery import app as celery_app
 from config.es import get_es
 from tests.datafiles import DATA_DIR as DATA
 from tests.datafiles import FRAUD_TRANSACTIONS
+from tests.datafiles import ECOMMERCE_ORDERS
 
 FINISHED = ("completed", "completed_with_errors", "failed")
+SCRIPT_NOTE = "Gift wrap please <script>alert(1)</script>"
 
 
 def data_lines(name: str, count: int) -> bytes:
@@ -35,6 +38,12 @@ def transactions_on(moments: list[str]) -> bytes:
     for number, moment in enumerate(moments):
         writer.writerow(rows[number % len(rows)] | {"EVENT_TIMESTAMP": moment, "LABEL_TIMESTAMP": moment})
     return out.getvalue().encode()
+
+
+def orders_with_a_script_note(count: int = 5) -> bytes:
+    """Real orders whose customer note holds a script tag, as a hostile shopper could type it at checkout."""
+    rows = [orjson.loads(line) for line in data_lines(ECOMMERCE_ORDERS.name, count).splitlines()]
+    return b"".join(orjson.dumps({**row, "customer_note": SCRIPT_NOTE}) + b"\n" for row in rows)
 
 
 def upload(client, name: str, content: bytes, **extra):
@@ -96,6 +105,16 @@ def delete_prefix(prefix: str) -> None:
     if indices:
         es.indices.delete(index=indices)
     es.options(ignore_status=404).indices.delete_index_template(name=prefix)
+
+
+def worker_is_idle() -> bool:
+    """No task waits in the broker, and the worker runs or holds none (for wait_until after queuing work)."""
+    with celery_app.connection_for_read() as connection:
+        if connection.default_channel.queue_declare(queue="celery").message_count:
+            return False
+    inspector = celery_app.control.inspect(timeout=1)
+    held = [*(inspector.active() or {}).values(), *(inspector.reserved() or {}).values()]
+    return not any(held)
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from django.core.paginator import Paginator
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,11 +13,11 @@ from analytics.fraud.models import FraudAlert
 from analytics.fraud.rules import RULES
 from analytics.tasks import fraud_scan
 from config.errors import error_responses
-from ingestion import selectors as job_selectors
+from ingestion.contract import job_get
 
 
 class AlertSerializer(serializers.ModelSerializer):
-    status_changed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    status_changed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = FraudAlert
@@ -163,24 +164,31 @@ class RuleListApi(APIView):
 
 
 class ScanInputSerializer(serializers.Serializer):
-    job_id = serializers.CharField(required=False, help_text="only this job's events; otherwise all of yours")
+    job_id = serializers.CharField(
+        required=False, allow_blank=True, help_text="only this job's events; empty or absent: all of yours"
+    )
 
 
 class ScanApi(APIView):
+    # JSON only: every field is optional, so an unreadable form body would read as "no fields", which means
+    # "screen all your events"; an unreadable JSON body is a 400 instead.
+    parser_classes = [JSONParser]
+
     @extend_schema(
         summary="Screen events for fraud now",
         request=ScanInputSerializer,
         responses={
             202: inline_serializer("ScanQueued", {"task_id": serializers.CharField()}),
-            **error_responses(401, 403, 404),
+            **error_responses(400, 401, 403, 404, 415),
         },
     )
     def post(self, request: Request) -> Response:
         data = ScanInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        job_id = data.validated_data.get("job_id")
+        # An empty form field reads as absent; the same empty value in JSON means the same.
+        job_id = data.validated_data.get("job_id") or None
         owner_id = request.user.pk
         if job_id:
-            owner_id = job_selectors.job_get(job_id=job_id, user=request.user).owner_id
+            owner_id = job_get(job_id=job_id, user=request.user).owner_id
         task = fraud_scan.delay(owner_id, job_id)
         return Response({"task_id": task.id}, status=status.HTTP_202_ACCEPTED)

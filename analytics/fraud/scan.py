@@ -13,7 +13,17 @@ from analytics.fraud.rules import Baselines, Event
 from analytics.mapping import field_map
 from analytics.queries import events_search
 from analytics.search import iter_hits
-from ingestion import field_names
+from ingestion.contract import (
+    BILLING_COUNTRY_FIELDS,
+    CARD_FIELDS,
+    CATEGORY_FIELDS,
+    DECLINE_FIELDS,
+    DEVICE_FIELDS,
+    LABEL_FIELDS,
+    find_field,
+    normalize_name,
+    normalized,
+)
 
 # Events of the same owner this long before and after the scanned ones feed the sliding windows.
 CONTEXT = dt.timedelta(days=1)
@@ -47,7 +57,7 @@ class FieldChoice:
 
 def choose_fields(exclude: tuple[str, ...] = ()) -> FieldChoice:
     """The file's own fields the rules can use, by convention; label fields are never chosen."""
-    labels = set(field_names.normalized(field_names.LABEL_FIELDS))
+    labels = set(normalized(LABEL_FIELDS))
     names = [
         name
         # Fresh: the file just indexed may have brought the very fields the rules need.
@@ -55,19 +65,19 @@ def choose_fields(exclude: tuple[str, ...] = ()) -> FieldChoice:
         if kind in ("keyword", "double", "long", "integer", "boolean")
         and not name.endswith(".text")
         and "." not in name
-        and field_names.normalize_name(name) not in labels
+        and normalize_name(name) not in labels
         and name not in exclude
     ]
 
     def pick(candidates: tuple[str, ...]) -> str | None:
-        return field_names.find_field(names, candidates)
+        return find_field(names, candidates)
 
     return FieldChoice(
-        card=pick(field_names.CARD_FIELDS),
-        device=pick(field_names.DEVICE_FIELDS),
-        billing_country=pick(field_names.BILLING_COUNTRY_FIELDS),
-        category=pick(field_names.CATEGORY_FIELDS),
-        declined=pick(field_names.DECLINE_FIELDS),
+        card=pick(CARD_FIELDS),
+        device=pick(DEVICE_FIELDS),
+        billing_country=pick(BILLING_COUNTRY_FIELDS),
+        category=pick(CATEGORY_FIELDS),
+        declined=pick(DECLINE_FIELDS),
     )
 
 

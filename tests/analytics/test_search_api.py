@@ -8,7 +8,7 @@ import pytest
 
 from config.es import get_es
 from tests.analytics.conftest import ANALYST_ID, client_for
-from tests.helpers import upload_and_wait
+from tests.helpers import SCRIPT_NOTE, orders_with_a_script_note, upload_and_wait
 
 ALIAS = "test-logs-ecom"
 
@@ -80,6 +80,7 @@ def test_filters_time_range_and_sort_apply(read_side, analyst):
         ({"from": "last tuesday"}, "from: could not read 'last tuesday' as a time"),
         ({"cursor": "not-a-cursor"}, "cursor: not a cursor this API gave out"),
         ({"bad field!": "x"}, "'bad field!' is not a field name"),
+        ({"status": "4040"}, "status: an HTTP status is a number from 100 to 599"),
     ],
 )
 def test_bad_input_is_a_400_with_a_readable_message(analyst, params, message):
@@ -88,6 +89,13 @@ def test_bad_input_is_a_400_with_a_readable_message(analyst, params, message):
     assert response.status_code == 400
     assert response.json()["success"] is False
     assert response.json()["error"].startswith(message)
+
+
+def test_an_export_with_a_bad_sort_is_a_400_before_any_row_is_sent(read_side, analyst):
+    response = analyst.get("/api/search/export", {"format": "ndjson", "sort": "-no such field"})
+
+    assert response.status_code == 400
+    assert response.json() == {"success": False, "error": "'no such field' is not a field name"}
 
 
 def test_relative_times_are_accepted(read_side, analyst):
@@ -178,3 +186,18 @@ def test_staff_see_everyones_events_and_can_pick_one_owner(read_side, staff_clie
 
 def test_search_needs_credentials(client):
     assert client.get("/api/search").status_code in (401, 403)
+
+
+def test_a_script_tag_in_the_data_comes_back_escaped_in_the_highlight(celery_worker):
+    shopper = client_for(900_005, "shopper")
+    data, _job = upload_and_wait(shopper, "orders-with-notes.ndjson", orders_with_a_script_note())
+
+    page = search(shopper, q="gift", job_id=data["job_id"])
+    fragments = [fragment for hit in page["results"] for fragment in hit["highlight"]["customer_note.text"]]
+
+    assert page["total"]["value"] == 5
+    assert page["results"][0]["source"]["customer_note"] == SCRIPT_NOTE
+    assert len(fragments) == 5
+    for fragment in fragments:
+        assert "<script" not in fragment
+        assert fragment.startswith("<mark>Gift</mark> wrap please &lt;script&gt;alert(1)&lt;")

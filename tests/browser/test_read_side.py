@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 from tests.analytics.conftest import client_for
 from tests.browser.conftest import PASSWORD, screenshot, sign_in
 from tests.datafiles import ECOMMERCE_ORDERS
-from tests.helpers import upload_and_wait
+from tests.helpers import SCRIPT_NOTE, orders_with_a_script_note, upload_and_wait
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -14,6 +14,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # One upload for the whole module: its documents and job outlive each test's database rows, and the
 # user signing in is recreated with the same id for every test.
 READER_ID = 900_100
+SHOPPER_ID = 900_101
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +27,11 @@ def orders_upload(celery_worker):
 def orders_of(orders_upload, django_user_model):
     django_user_model.objects.create_user(id=READER_ID, username="maria", password=PASSWORD)
     return orders_upload
+
+
+@pytest.fixture(scope="module")
+def notes_upload(celery_worker):
+    return upload_and_wait(client_for(SHOPPER_ID, "sam"), "orders-with-notes.ndjson", orders_with_a_script_note())[0]
 
 
 def test_the_search_page_finds_and_highlights_a_term_and_opens_an_event(page, orders_of):
@@ -94,3 +100,21 @@ def test_read_pages_fit_a_375_px_screen(phone, orders_of):
         width = phone.evaluate("document.documentElement.scrollWidth")
         assert width <= 375, (path, width)
         screenshot(phone, name)
+
+
+def test_a_script_tag_in_the_data_shows_as_text_and_never_runs_on_the_search_page(
+    page, notes_upload, django_user_model
+):
+    django_user_model.objects.create_user(id=SHOPPER_ID, username="sam", password=PASSWORD)
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    sign_in(page, "sam")
+    page.goto("/search/?q=gift")
+
+    results = page.locator("#search-results")
+    expect(results.locator(".result")).to_have_count(5)
+    expect(results.locator("mark").first).to_have_text("Gift")
+    expect(results.locator(".highlights").first).to_contain_text(SCRIPT_NOTE)
+    assert results.locator("script").count() == 0
+    assert page.evaluate("[...document.scripts].some(script => script.text.includes('alert(1)'))") is False
+    assert dialogs == []

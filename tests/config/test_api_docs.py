@@ -58,3 +58,40 @@ def test_the_docs_page_loads_only_files_served_by_the_app(admin_client):
     assert [asset for asset in assets if asset.startswith(("http:", "https:", "//"))] == []
     for asset in assets:
         assert admin_client.get(asset).status_code == 200, asset
+
+
+def operations(schema):
+    return [
+        (f"{method.upper()} {path}", operation)
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+    ]
+
+
+def test_every_operation_documents_the_throttles_429(schema):
+    assert [name for name, operation in operations(schema) if "429" not in operation["responses"]] == []
+
+
+def test_an_empty_optional_query_value_is_allowed_by_the_schema(schema):
+    strict = [
+        (name, parameter["name"])
+        for name, operation in operations(schema)
+        for parameter in operation.get("parameters", [])
+        if parameter["in"] == "query"
+        and parameter["schema"].get("type") != "array"
+        and not parameter.get("allowEmptyValue")
+    ]
+
+    assert strict == []
+
+
+def test_the_schema_states_the_answers_schemathesis_found_undocumented(schema):
+    search_parameters = {
+        parameter["name"]: parameter for parameter in schema["paths"]["/api/search"]["get"]["parameters"]
+    }
+    alert = schema["components"]["schemas"]["Alert"]["properties"]
+
+    assert "400" in schema["paths"]["/api/fraud/scan"]["post"]["responses"]
+    assert alert["status_changed_by"]["nullable"] is True
+    assert "field=value" not in search_parameters
+    assert search_parameters["status"]["schema"]["items"] == {"type": "integer", "minimum": 100, "maximum": 599}

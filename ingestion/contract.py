@@ -1,0 +1,54 @@
+"""Ingestion's one public module for readers (analytics, notifications): everything they may rely on, by name.
+
+It re-exports rather than holds the code: the document contract (`documents.py`) and the field-name
+conventions (`field_names.py`) are also what ingestion itself writes with, so they stay beside the writers,
+and this module only says which of their names are promised to readers. Anything not listed in `__all__` is
+ingestion's own business and may change; `tests/config/test_layers.py` lets readers import nothing else.
+
+The imports group the promised names by subject: the documents in Elasticsearch (the alias to search, the
+fields every document may carry), the field-name conventions (customer, card, device, country, category,
+verdict columns), the log type labels, job reads scoped to what a user may see, and the "job finished"
+outbox (read an event, claim it once per consumer).
+"""
+
+from ingestion.documents import CANONICAL_FIELDS, NESTED_FIELDS, TEXT_SUBFIELD, day_of_daily_index, events_alias
+from ingestion.field_names import (
+    BILLING_COUNTRY_FIELDS,
+    CARD_FIELDS,
+    CATEGORY_FIELDS,
+    DECLINE_FIELDS,
+    DEVICE_FIELDS,
+    LABEL_FIELDS,
+    find_field,
+    normalize_name,
+    normalized,
+)
+from ingestion.log_types import LOG_TYPE_LABELS
+from ingestion.selectors import ingest_activity, job_get, jobs_by_status, shard_budget
+from ingestion.services.events import job_event_claim, job_event_get, job_event_handled, job_events_unclaimed
+
+__all__ = [
+    "BILLING_COUNTRY_FIELDS",
+    "CANONICAL_FIELDS",
+    "CARD_FIELDS",
+    "CATEGORY_FIELDS",
+    "DECLINE_FIELDS",
+    "DEVICE_FIELDS",
+    "LABEL_FIELDS",
+    "LOG_TYPE_LABELS",
+    "NESTED_FIELDS",
+    "TEXT_SUBFIELD",
+    "day_of_daily_index",
+    "events_alias",
+    "find_field",
+    "ingest_activity",
+    "job_event_claim",
+    "job_event_get",
+    "job_event_handled",
+    "job_events_unclaimed",
+    "job_get",
+    "jobs_by_status",
+    "normalize_name",
+    "normalized",
+    "shard_budget",
+]
