@@ -14,8 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from config.celery import app as celery_app
 from config.es import get_es
 from tests.datafiles import DATA_DIR as DATA
-from tests.datafiles import FRAUD_TRANSACTIONS
-from tests.datafiles import ECOMMERCE_ORDERS
+from tests.datafiles import ECOMMERCE_ORDERS, FRAUD_TRANSACTIONS
 
 FINISHED = ("completed", "completed_with_errors", "failed")
 SCRIPT_NOTE = "Gift wrap please <script>alert(1)</script>"
