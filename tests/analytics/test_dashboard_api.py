@@ -29,6 +29,16 @@ def test_the_dashboard_counts_my_jobs_lines_and_documents_per_daily_index(read_s
     assert set(board["health"]["dependencies"]) == {"mongodb", "redis", "elasticsearch", "celery"}
 
 
+def test_dependency_details_on_the_dashboard_are_for_staff_only(read_side, analyst, staff_client):
+    mine = analyst.get("/api/dashboard").json()["health"]
+    staff = staff_client.get("/api/dashboard").json()["health"]
+
+    # Latencies and details name hosts and errors: a member sees only up or down per dependency.
+    assert mine["dependencies"]["celery"] == {"status": "up"}
+    assert staff["dependencies"]["celery"]["status"] == "up"
+    assert "answered" in staff["dependencies"]["celery"]["detail"]
+
+
 def test_the_dashboard_never_shows_another_users_jobs_or_documents(read_side, other_user):
     board = other_user.get("/api/dashboard").json()
 
