@@ -1,6 +1,6 @@
 """Bulk indexing into Elasticsearch: prebuilt NDJSON bodies, idempotent ids, transient vs rejected items."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,7 +30,8 @@ ES_UNREACHABLE = (TransientIndexError, *CLIENT_UNREACHABLE)
 @dataclass
 class BulkOutcome:
     indexed: int = 0
-    rejected: list[tuple[int, str]] = field(default_factory=list)  # (line, reason), not worth retrying
+    # (line, reason) for an upload's documents, (_id, reason) for others: rejections not worth retrying.
+    rejected: list[tuple[int | str, str]] = field(default_factory=list)
 
 
 def document_id(file_id: str, line: int) -> str:
@@ -48,13 +49,13 @@ def _action_prefix(index: str) -> bytes:
 
 
 def encode(doc: dict, *, index: str, file_id: str, line: int) -> bytes:
-    """The action and source lines of one document in a `_bulk` body."""
-    return (
-        _action_prefix(index)
-        + orjson.dumps(document_id(file_id, line))
-        + b"}}\n"
-        + orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE)
-    )
+    """The action and source lines of one document of an upload in a `_bulk` body."""
+    return encode_with_id(doc, index=index, doc_id=document_id(file_id, line))
+
+
+def encode_with_id(doc: dict, *, index: str, doc_id: str) -> bytes:
+    """The action and source lines of one document with a given `_id` in a `_bulk` body."""
+    return _action_prefix(index) + orjson.dumps(doc_id) + b"}}\n" + orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE)
 
 
 def _is_transient_status(status: int) -> bool:
@@ -87,8 +88,9 @@ def _post_bulk(es: Elasticsearch, body: bytes) -> dict:
         return es.bulk(operations=body, filter_path=BULK_FILTER_PATH, refresh=False).body
 
 
-def send(es: Elasticsearch, body: bytes) -> BulkOutcome:
-    """Index one prebuilt `_bulk` body; per-item mapping rejections are returned, transient failures raised."""
+def send(es: Elasticsearch, body: bytes, *, key: Callable[[str], int | str] = line_of) -> BulkOutcome:
+    """Index one prebuilt `_bulk` body; per-item mapping rejections are returned (each named by `key` of its
+    `_id`: an upload's line by default), transient failures raised."""
     response = _post_bulk(es, body)
     if not response.get("errors"):
         return BulkOutcome(indexed=len(response.get("items", ())))
@@ -105,7 +107,7 @@ def send(es: Elasticsearch, body: bytes) -> BulkOutcome:
         if _is_transient_item(status, error.get("type")):
             transient.append(reason)
         else:
-            outcome.rejected.append((line_of(result["_id"]), reason))
+            outcome.rejected.append((key(result["_id"]), reason))
     if transient:
         # Ids are deterministic: re-sending the whole body later is safe.
         raise TransientIndexError(f"{len(transient)} items failed transiently, first: {transient[0]}")
@@ -133,27 +135,24 @@ def iter_bodies(path: str, max_docs: int = 5000, max_bytes: int = 10 * 2**20) ->
 
 def write_fallback(es: Elasticsearch, prefix: str, rows: list[dict]) -> None:
     """Store rows Elasticsearch rejected (job_id, file_id, line, raw, reason) in the fallback index."""
-    if not rows:
+    fields = ("job_id", "file_id", "line", "raw", "reason")
+    write_fallback_documents(
+        es, prefix, {document_id(row["file_id"], row["line"]): {name: row[name] for name in fields} for row in rows}
+    )
+
+
+def write_fallback_documents(es: Elasticsearch, prefix: str, documents: dict[str, dict]) -> None:
+    """Store rejected rows (by the `_id` they were refused under: job_id or stream_id, line, raw, reason) in the
+    fallback index."""
+    if not documents:
         return
     index = fallback_index(prefix)
     rejected_at = datetime.now(UTC).isoformat()
     body = b"".join(
-        encode(
-            {
-                "job_id": row["job_id"],
-                "file_id": row["file_id"],
-                "line": row["line"],
-                "raw": row["raw"],
-                "reason": row["reason"],
-                "@timestamp": rejected_at,
-            },
-            index=index,
-            file_id=row["file_id"],
-            line=row["line"],
-        )
-        for row in rows
+        encode_with_id({**document, "@timestamp": rejected_at}, index=index, doc_id=doc_id)
+        for doc_id, document in documents.items()
     )
-    outcome = send(es, body)
+    outcome = send(es, body, key=str)
     if outcome.rejected:
         # The fallback mapping is not dynamic: a rejection here is a bug, not bad data.
         raise ValueError(f"Fallback index {index} rejected rows: {outcome.rejected[:3]}")

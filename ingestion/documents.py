@@ -5,6 +5,7 @@ the alias `{prefix}`; rows Elasticsearch rejects go to `{prefix}-fallback`. Read
 names they rely on through `ingestion/contract.py`, never from how ingestion builds the documents.
 """
 
+import logging
 import re
 from datetime import date
 from functools import lru_cache
@@ -13,6 +14,8 @@ from django.conf import settings
 from elasticsearch import BadRequestError, Elasticsearch
 
 from ingestion.field_names import LINE_ITEM_FIELDS
+
+logger = logging.getLogger(__name__)
 
 # Fields every document may carry, whatever the file held; the file's own fields sit beside them.
 CANONICAL_FIELDS = {
@@ -33,6 +36,11 @@ CANONICAL_FIELDS = {
     "file_id": "keyword",
     "owner": "keyword",
     "line": "long",
+    # Streamed events (POST /api/ingest, the Elasticsearch-compatible _bulk): the stream's name and id.
+    "stream": "keyword",
+    "stream_id": "keyword",
+    # When the document was built for indexing (UTC), for files and streams alike: what a live tail follows.
+    "ingested_at": "date",
 }
 # Arrays of line items (an order's products) are nested documents, so each item's own category and
 # price aggregate together (a flat array would mix the categories and prices of different items).
@@ -91,14 +99,22 @@ DAILY_MAPPINGS = {
         },
         "line": {"type": "long"},
         "message": {"type": "text"},
+        "stream": {"type": "keyword"},
+        "stream_id": {"type": "keyword"},
+        "ingested_at": {"type": "date"},
     },
 }
+# Fields added after the first daily indices were made: ensure_index_templates maps them on existing indices too,
+# so a range over `ingested_at` never meets a day where it was mapped as a keyword by dynamic mapping.
+ADDED_FIELDS = ("stream", "stream_id", "ingested_at")
 
 FALLBACK_MAPPINGS = {
     "dynamic": False,
     "properties": {
         "job_id": {"type": "keyword"},
         "file_id": {"type": "keyword"},
+        "stream_id": {"type": "keyword"},
+        "stream": {"type": "keyword"},
         "line": {"type": "long"},
         "raw": {"type": "text", "index": False},
         "reason": {"type": "text"},
@@ -137,7 +153,20 @@ def ensure_index_templates(es: Elasticsearch, prefix: str) -> None:
     except BadRequestError as error:
         if error.error != "resource_already_exists_exception":
             raise
+    _map_added_fields(es, prefix)
     _ensured.add(prefix)
+
+
+def _map_added_fields(es: Elasticsearch, prefix: str) -> None:
+    """Map the fields added since the first daily indices on the indices that exist already (and the fallback's)."""
+    daily = {name: DAILY_MAPPINGS["properties"][name] for name in ADDED_FIELDS}
+    fallback = {name: FALLBACK_MAPPINGS["properties"][name] for name in ("stream_id", "stream")}
+    for indices, properties in ((",".join(daily_index_patterns(prefix)), daily), (fallback_index(prefix), fallback)):
+        try:
+            es.indices.put_mapping(index=indices, properties=properties, allow_no_indices=True, ignore_unavailable=True)
+        except BadRequestError as error:
+            # A day indexed by an older version that mapped one of them otherwise keeps its mapping; say so once.
+            logger.warning("could not map %s on existing indices of %s: %s", ", ".join(properties), prefix, error)
 
 
 def daily_index_patterns(prefix: str) -> list[str]:

@@ -94,7 +94,8 @@ def _top_level(record: dict, numeric: dict[str, type]) -> dict:
     return document
 
 
-def _event_time(record: dict, timestamp_field: str) -> str:
+def event_time(record: dict, timestamp_field: str) -> str:
+    """The record's event time as stored ('2016-12-01T00:04:19.000Z'); a RecordError says why there is none."""
     value = record.get(timestamp_field)
     if value is None or value == "":
         raise RecordError(f"Missing timestamp field '{timestamp_field}'")
@@ -215,7 +216,7 @@ def _set_canonical(document: dict, name: str, value: object, same: bool) -> None
 
 def build_document(record: dict, *, timestamp_field: str, numeric: dict[str, type], log_type: str) -> dict:
     """The document to index: the record's fields (safe names, CSV numbers coerced) plus canonical fields."""
-    timestamp = _event_time(record, timestamp_field)
+    timestamp = event_time(record, timestamp_field)
     document = _top_level(record, numeric)
     layout = _layout(tuple(document))
 

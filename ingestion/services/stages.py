@@ -36,7 +36,7 @@ from ingestion.parsers import Row
 from ingestion.parsers.plain import parse_slice
 from ingestion.records import RecordError, build_document
 from ingestion.services.jobs import job_fail, job_finalize, now
-from ingestion.timestamps import find_timestamp_field
+from ingestion.timestamps import find_timestamp_field, format_timestamp
 
 TYPE_SAMPLE_RECORDS = 1000
 ERROR_SAMPLE = 20
@@ -195,6 +195,7 @@ def chunk_parse(job: Job, chunk: Chunk) -> dict:
     limit, become dead letters."""
     numeric = {name: NUMERIC_TYPES[kind] for name, kind in job.numeric_columns.items()}
     owner = str(job.owner_id)  # every read is scoped to it
+    ingested_at = format_timestamp(now())
     dead, parsed, blank = [], 0, 0
     days: dict[str, None] = {}  # in the order the file reaches them
     path = files.work_dir(job.job_id, job.attempt) / f"{chunk.number}.parsed"
@@ -214,6 +215,7 @@ def chunk_parse(job: Job, chunk: Chunk) -> dict:
                 dead.append({"line": line, "raw": raw, "reason": str(failure)})
                 continue
             doc["job_id"], doc["file_id"], doc["line"], doc["owner"] = job.job_id, job.file_id, line, owner
+            doc["ingested_at"] = ingested_at
             days[doc["@timestamp"][:10]] = None
             out.write(orjson.dumps((line, doc)))
             out.write(b"\n")

@@ -72,12 +72,27 @@ def test_a_new_daily_index_gets_the_declared_field_types(prefix):
     assert types["geo.location"] == "geo_point"
     assert types["line"] == "long"
     assert types["message"] == "text"
+    assert types["stream"] == types["stream_id"] == "keyword"
+    assert types["ingested_at"] == "date"
     # Dynamic fields: strings are keyword + text, numbers double, and nothing is guessed as a date or number.
     assert types["browser"] == "keyword"
     assert types["browser.text"] == "text"
     assert mapping["properties"]["browser"]["ignore_above"] == 1024
     assert types["bytes"] == types["ratio"] == "double"
     assert types["when"] == types["count_text"] == "keyword"
+
+
+def test_a_daily_index_made_before_streams_gets_their_fields_mapped_as_declared(prefix):
+    es = get_es()
+    older = f"{prefix}-2015.01.01"
+    es.indices.create(index=older, mappings={"properties": {"message": {"type": "text"}}})
+    documents._ensured.discard(prefix)
+
+    ensure_index_templates(es, prefix)
+
+    types = field_types(es.indices.get_mapping(index=older)[older]["mappings"])
+    assert types["ingested_at"] == "date"
+    assert types["stream"] == types["stream_id"] == "keyword"
 
 
 def test_daily_indices_have_one_shard_no_replica_and_a_one_second_refresh(prefix):
@@ -113,6 +128,8 @@ def test_the_fallback_index_stores_rejections_without_dynamic_fields(prefix):
     assert field_types(mapping) == {
         "job_id": "keyword",
         "file_id": "keyword",
+        "stream_id": "keyword",
+        "stream": "keyword",
         "line": "long",
         "raw": "text",
         "reason": "text",

@@ -228,3 +228,14 @@ def test_the_apache_log_is_refused_by_extension(api_client):
 
     assert response.status_code == 400
     assert response.json()["error"] == "File extension '.log' not allowed"
+
+
+def test_each_document_says_when_it_was_built_for_indexing(celery_worker, api_client):
+    before = dt.datetime.now(dt.UTC)
+
+    data, job = upload_and_wait(api_client, "access.ndjson", data_lines("web_access_logs.ndjson", 20))
+
+    finished = dt.datetime.fromisoformat(job["finished_at"].replace("Z", "+00:00"))
+    stamps = [dt.datetime.fromisoformat(document["ingested_at"]) for document in documents_of(data["file_id"])]
+    assert len(stamps) == 20
+    assert all(before - dt.timedelta(seconds=1) <= stamp <= finished for stamp in stamps)
