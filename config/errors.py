@@ -15,10 +15,12 @@ from rest_framework.views import exception_handler
 class ApplicationError(Exception):
     """An expected failure with a sentence for the user and the HTTP status that goes with it."""
 
-    def __init__(self, message: str, status_code: int = status.HTTP_400_BAD_REQUEST):
+    def __init__(self, message: str, status_code: int = status.HTTP_400_BAD_REQUEST, headers: dict | None = None):
         super().__init__(message)
         self.message = message
         self.status_code = status_code
+        # Response headers that go with the answer (Retry-After with a 429).
+        self.headers = headers or {}
 
 
 class ServiceUnavailable(ApplicationError):
@@ -37,7 +39,7 @@ def _first_message(detail) -> str:
 
 def api_exception_handler(error: Exception, context: dict) -> Response | None:
     if isinstance(error, ApplicationError):
-        return Response({"success": False, "error": error.message}, status=error.status_code)
+        return Response({"success": False, "error": error.message}, status=error.status_code, headers=error.headers)
     response = exception_handler(error, context)
     if response is None:
         return None

@@ -49,3 +49,13 @@ def notify_job_finished(event_id: str) -> None:
 def dispatch_chunk_resume(job_id: str, attempt: int, number: int, since: str, countdown: float) -> None:
     """Check again in a while whether Elasticsearch is back for a chunk that could not reach it."""
     signature("ingestion.chunk_resume", args=(job_id, attempt, number, since)).apply_async(countdown=countdown)
+
+
+def dispatch_stream_batch(batch_id: str) -> bool:
+    """Queue the processing of a received batch; False when the broker is down (the stream sweeper dispatches it)."""
+    try:
+        signature("ingestion.stream_batch", args=(batch_id,)).apply_async(retry=False)
+    except OperationalError:
+        logger.warning("broker unavailable; batch %s stays queued for the stream sweeper", batch_id)
+        return False
+    return True

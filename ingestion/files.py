@@ -1,7 +1,9 @@
-"""Where a job's files live: the stored upload, its plain copy, and the job's work folder."""
+"""Where a job's files live (the stored upload, its plain copy, the job's work folder), and a stream's batches."""
 
 import datetime as dt
 import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from django.core.files.storage import default_storage
@@ -87,6 +89,33 @@ def work_dir(job_id: str, attempt: int) -> Path:
 
 def delete_work(job_id: str) -> None:
     shutil.rmtree(default_storage.path(f"work/{job_id}"), ignore_errors=True)
+
+
+# A stream's batches: written to a temporary file while the request is read, then stored through the storage
+# API (moved into place on local disk), read back by the batch's task, deleted once processed.
+
+
+def batch_temporary(suffix: str):
+    """A new temporary file for a request's lines (the caller stores or removes it)."""
+    incoming = Path(default_storage.path(".incoming"))
+    incoming.mkdir(parents=True, exist_ok=True)
+    return tempfile.NamedTemporaryFile(dir=incoming, suffix=suffix, delete=False)
+
+
+def batch_store(path: str, *, batch_id: str, day: str) -> str:
+    """Move a written batch into storage; returns its stored name."""
+    with MovableFile(path, name=f"{batch_id}.ndjson", size=Path(path).stat().st_size) as batch:
+        return default_storage.save(f"streams/{day}/{batch_id}.ndjson", batch)
+
+
+def batch_lines(name: str) -> Iterator[bytes]:
+    """A stored batch's lines, read from storage."""
+    with default_storage.open(name, "rb") as batch:
+        yield from batch
+
+
+def batch_delete(name: str) -> None:
+    default_storage.delete(name)
 
 
 def sweep(*, older_than: dt.datetime, keep_work: set[str]) -> int:

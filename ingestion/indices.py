@@ -72,7 +72,9 @@ def daily_indices(es: Elasticsearch, prefix: str) -> set[str]:
     return {row["index"] for row in rows if day_of_daily_index(prefix, row["index"])}
 
 
-def headroom_refusal(usage: ShardUsage, *, new_indices: int, job_days: int) -> str | None:
+def headroom_refusal(
+    usage: ShardUsage, *, new_indices: int, job_days: int, subject: str = "This file's events"
+) -> str | None:
     """Why creating `new_indices` daily indices now would not fit; None when it fits.
 
     A job of a few days (SMALL_JOB_DAYS) may use the reserve; a bigger one must leave it free, so one
@@ -85,7 +87,7 @@ def headroom_refusal(usage: ShardUsage, *, new_indices: int, job_days: int) -> s
     days = "day" if new_indices == 1 else "days"
     kept = f", {reserve} kept free so other uploads can still create their days" if reserve else ""
     return (
-        f"This file's events fall on {new_indices} {days} that have no index yet, but Elasticsearch has room for "
+        f"{subject} fall on {new_indices} {days} that have no index yet, but Elasticsearch has room for "
         f"only {room} more ({usage.used} of {usage.budget} shards used{kept}). Delete old uploads or raise "
         "cluster.max_shards_per_node."
     )

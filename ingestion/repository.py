@@ -322,14 +322,26 @@ def event_record(*, job: Job, status: JobStatus, at: dt.datetime) -> str:
     return event["_id"]
 
 
+def event_record_once(event: dict) -> bool:
+    """Record an outbox event of another kind (a stream's window closed) under its own `_id`; False when an event
+    with that id was recorded before, so telling it twice notifies once."""
+    with _collection(JOB_EVENTS) as events:
+        try:
+            events.insert_one(event)
+        except DuplicateKeyError:
+            return False
+    return True
+
+
 def event_get(event_id: str) -> dict | None:
     with _collection(JOB_EVENTS) as events:
         return events.find_one({"_id": event_id})
 
 
-def events_since(since: dt.datetime, *, limit: int = 500) -> list[dict]:
+def events_since(since: dt.datetime, *, skip: int = 0, limit: int = 500) -> list[dict]:
     with _collection(JOB_EVENTS) as events:
-        return list(events.find({"created_at": {"$gte": since}}).sort("created_at", 1).limit(limit))
+        found = events.find({"created_at": {"$gte": since}}).sort([("created_at", 1), ("_id", 1)])
+        return list(found.skip(skip).limit(limit))
 
 
 def event_claimed(event_ids: list[str], consumer: str) -> set[str]:

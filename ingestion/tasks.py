@@ -8,7 +8,7 @@ from config.errors import ServiceUnavailable
 from config.mongo import TRANSIENT_ERRORS
 from ingestion.bulk import ES_UNREACHABLE
 from ingestion.dispatch import dispatch_chunk
-from ingestion.services import jobs, stages
+from ingestion.services import jobs, stages, streams
 
 # A delivery that killed its worker this many times is not run again: the job fails instead of looping.
 MAX_WORKER_CRASHES = 3
@@ -103,3 +103,28 @@ def sweep_files() -> int:
 @shared_task(name="ingestion.delete_empty_indices")
 def delete_empty_indices() -> list[str]:
     return jobs.indices_delete_empty()
+
+
+# Streams: a batch's task retries transient failures 3 times, 5 s apart, like a stage; after that the batch stays
+# queued and the stream sweeper dispatches it again later, so nothing received is dropped.
+@shared_task(
+    name="ingestion.stream_batch",
+    autoretry_for=(*ES_UNREACHABLE, ServiceUnavailable, *TRANSIENT_ERRORS),
+    max_retries=2,
+    default_retry_delay=5,
+    retry_backoff=False,
+    retry_jitter=False,
+    acks_late=True,
+)
+def stream_batch(batch_id: str) -> dict | None:
+    return streams.batch_process(batch_id=batch_id)
+
+
+@shared_task(name="ingestion.stream_sweep")
+def stream_sweep() -> int:
+    return streams.batches_sweep(at=dt.datetime.now(dt.UTC))
+
+
+@shared_task(name="ingestion.stream_windows")
+def stream_windows() -> int:
+    return streams.stream_windows_close(at=dt.datetime.now(dt.UTC))

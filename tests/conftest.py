@@ -14,7 +14,7 @@ from django.conf import settings
 from config.celery import app as celery_app
 from config.es import get_es
 from config.mongo import get_database
-from ingestion import repository
+from ingestion import repository, stream_repository
 from ingestion.documents import ensure_index_templates
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,6 +110,7 @@ def clean_stores():
         es.indices.delete(index=",".join(names[start : start + 50]))
     es.options(ignore_status=404).indices.delete(index=settings.FRAUD_ALERTS_INDEX)
     repository.ensure_indexes()
+    stream_repository.ensure_indexes()
     ensure_index_templates(es, prefix)
 
 

@@ -1,4 +1,4 @@
-"""The "job finished" outbox for other apps: read events, and mark each handled once per consumer."""
+"""The outbox for other apps ("job finished", "stream window closed"): read events, claim each once per consumer."""
 
 import datetime as dt
 
@@ -11,9 +11,14 @@ def job_event_get(*, event_id: str) -> dict | None:
 
 def job_events_unclaimed(*, consumer: str, since: dt.datetime, until: dt.datetime | None = None) -> list[dict]:
     """Events between two moments that this consumer has not claimed yet (its sweep's work list)."""
-    events = [event for event in repo.events_since(since) if until is None or event["created_at"] <= until]
-    claimed = repo.event_claimed([event["_id"] for event in events], consumer)
-    return [event for event in events if event["_id"] not in claimed]
+    unclaimed, skip, page = [], 0, 500
+    # In pages: streams add an event per active stream every few minutes, more than one page holds.
+    while events := repo.events_since(since, skip=skip, limit=page):
+        events = [event for event in events if until is None or event["created_at"] <= until]
+        claimed = repo.event_claimed([event["_id"] for event in events], consumer)
+        unclaimed += [event for event in events if event["_id"] not in claimed]
+        skip += page
+    return unclaimed
 
 
 def job_event_handled(*, event_id: str, consumer: str) -> bool:

@@ -1,0 +1,518 @@
+"""The stream's lifecycle: receive a request's lines, process a batch, re-dispatch lost batches, close windows.
+
+A request is answered only once its accepted lines are durable: written to a batch file in storage and
+recorded in MongoDB (state queued), then handed to one task by name. The task parses, enriches and indexes
+the whole batch; its documents' ids are deterministic, so running it twice (a redelivery, the sweeper) or a
+shipper sending the same lines again overwrites instead of duplicating. Every received line ends indexed,
+dead-lettered or in the fallback index, and the batch's counts say which.
+"""
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from elasticsearch import Elasticsearch
+from rest_framework import status
+
+from config.errors import ApplicationError
+from config.es import get_es
+from ingestion import files, geoip
+from ingestion import repository as repo
+from ingestion import stream_repository as streams_repo
+from ingestion.bulk import encode_with_id, send, write_fallback_documents
+from ingestion.dispatch import dispatch_stream_batch, notify_job_finished
+from ingestion.documents import daily_index, ensure_index_templates
+from ingestion.field_types import infer_field_types
+from ingestion.indices import daily_indices, headroom_refusal, shard_usage
+from ingestion.log_types import guess_log_type
+from ingestion.records import RecordError, build_document
+from ingestion.stream import Batch, BatchState, Stream, stream_id_for, stream_name_problem
+from ingestion.stream_input import (
+    ACCEPTED_ACTIONS,
+    EventIds,
+    IncomingLine,
+    LineRefused,
+    checked_event,
+    timestamp_field_of,
+)
+from ingestion.timestamps import format_timestamp
+
+logger = logging.getLogger(__name__)
+
+ERROR_SAMPLE = 20
+# One request may send to this many streams (a _bulk body names one per item); beyond, items are refused.
+MAX_STREAMS_PER_REQUEST = 20
+# A batch the broker never handed to a worker (it was down, the task was lost) is dispatched again after this.
+REDISPATCH_AFTER = dt.timedelta(minutes=2)
+# Windows are closed once they ended this long ago and every batch in them is done; the beat looks this far back.
+WINDOW_GRACE = dt.timedelta(seconds=30)
+WINDOW_LOOKBACK = dt.timedelta(hours=1)
+# Lines of a batch read to guess the log type of a stream that names none.
+TYPE_SAMPLE = 200
+# Elasticsearch's own error types, so a shipper's log reads as it would against Elasticsearch.
+EVENT_REFUSED = "document_parsing_exception"
+ACTION_REFUSED = "illegal_argument_exception"
+NAME_REFUSED = "invalid_index_name_exception"
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class QueueFull(ApplicationError):
+    """Too many batches wait for processing: the sender should retry later (429 with Retry-After)."""
+
+    def __init__(self, message: str):
+        retry_after = settings.STREAM_RETRY_AFTER_SECONDS
+        super().__init__(message, status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": str(retry_after)})
+
+
+@dataclass(frozen=True)
+class ItemOutcome:
+    """What became of one item, as a `_bulk` answer reports it."""
+
+    action: str
+    stream: str
+    doc_id: str | None
+    error_type: str | None = None
+    reason: str | None = None
+
+
+@dataclass
+class Receipt:
+    """A request's answer: counts, the first errors, the streams it reached, and (when asked) every item."""
+
+    accepted: int = 0
+    rejected: int = 0
+    errors: list[dict] = field(default_factory=list)
+    stream_ids: list[str] = field(default_factory=list)
+    items: list[ItemOutcome] | None = None
+
+
+def stream_queue_check(*, owner_id: int) -> None:
+    """QueueFull when the batches waiting behind the endpoint (everyone's, or this owner's) are past their bound."""
+    waiting = streams_repo.batches_unfinished()
+    if waiting >= settings.STREAM_MAX_QUEUED_BATCHES:
+        raise QueueFull(
+            f"{waiting} batches are waiting to be indexed (the bound is {settings.STREAM_MAX_QUEUED_BATCHES}); "
+            f"retry in {settings.STREAM_RETRY_AFTER_SECONDS} s"
+        )
+    own = streams_repo.batches_unfinished(owner_id=owner_id)
+    if own >= settings.STREAM_MAX_QUEUED_BATCHES_PER_OWNER:
+        raise QueueFull(
+            f"{own} of your batches are waiting to be indexed (the bound per user is "
+            f"{settings.STREAM_MAX_QUEUED_BATCHES_PER_OWNER}); retry in {settings.STREAM_RETRY_AFTER_SECONDS} s"
+        )
+
+
+class _Pending:
+    """One stream's part of a request while it is read: its accepted lines in a temporary file, counted and hashed."""
+
+    def __init__(self, stream: Stream):
+        self.stream = stream
+        self.received = 0
+        self.accepted = 0
+        self.file = None
+        # The batch id is the hash of the stream's lines: the same lines sent again are the same batch.
+        self.digest = hashlib.sha1(stream.stream_id.encode(), usedforsecurity=False)
+
+    def write(self, doc_id: str, line: int, raw: bytes) -> None:
+        if self.file is None:
+            self.file = files.batch_temporary(".batch")
+        entry = b"%s\t%d\t%s\n" % (doc_id.encode(), line, raw)
+        self.file.write(entry)
+        self.digest.update(entry)
+        self.accepted += 1
+
+    def refuse(self, line: int, raw: bytes) -> None:
+        self.digest.update(b"!%d\t%s\n" % (line, raw))
+
+    @property
+    def batch_id(self) -> str:
+        return f"{self.stream.stream_id}-{self.digest.hexdigest()[:24]}"
+
+
+class _Request:
+    """Everything a request writes before it is answered, and its cleanup whatever happens."""
+
+    def __init__(self, *, owner: AbstractBaseUser, log_type: str, received_at: dt.datetime):
+        self.owner = owner
+        self.log_type = log_type
+        self.received_at = received_at
+        self.streams: dict[str, _Pending] = {}
+        self.refused = files.batch_temporary(".refused")
+        self.stored: list[str] = []
+
+    def pending_for(self, name: str) -> _Pending:
+        pending = self.streams.get(name)
+        if pending is None:
+            stream = Stream(
+                stream_id=stream_id_for(owner_id=self.owner.pk, name=name, log_type=self.log_type),
+                owner_id=self.owner.pk,
+                owner_name=self.owner.get_username(),
+                name=name,
+                log_type=self.log_type,
+                created_at=self.received_at,
+            )
+            pending = self.streams[name] = _Pending(stream)
+        return pending
+
+    def dead_letter(self, pending: _Pending, line: int, raw: bytes, reason: str) -> None:
+        pending.refuse(line, raw)
+        row = {
+            "stream_id": pending.stream.stream_id,
+            "line": line,
+            "raw": raw.decode(errors="replace"),
+            "reason": reason,
+        }
+        self.refused.write(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
+
+    def close(self) -> None:
+        for handle in [self.refused, *(pending.file for pending in self.streams.values())]:
+            if handle is not None:
+                handle.close()
+                Path(handle.name).unlink(missing_ok=True)
+
+
+def stream_receive(
+    *, owner: AbstractBaseUser, log_type: str, stream_name: str, items: Iterator[IncomingLine], keep_items: bool = False
+) -> Receipt:
+    """Take a request's lines for the streams they name (`stream_name` unless a `_bulk` action names another).
+
+    Accepted lines become one queued batch per stream (file in storage, record in MongoDB, then its task);
+    refused ones are dead-lettered with the reason. Returns once all of it is durable.
+    """
+    request = _Request(owner=owner, log_type=log_type, received_at=now())
+    receipt = Receipt(items=[] if keep_items else None)
+    ids = EventIds()
+    try:
+        for item in items:
+            _take(request, receipt, ids, item, item.stream or stream_name)
+        for pending in request.streams.values():
+            _record(request, pending)
+        receipt.stream_ids = [pending.stream.stream_id for pending in request.streams.values()]
+    except BaseException:
+        for name in request.stored:
+            files.batch_delete(name)
+        raise
+    finally:
+        request.close()
+    return receipt
+
+
+def _take(request: _Request, receipt: Receipt, ids: EventIds, item: IncomingLine, name: str) -> None:
+    problem = stream_name_problem(name)
+    if problem is None and name not in request.streams and len(request.streams) >= MAX_STREAMS_PER_REQUEST:
+        problem = f"A request may send to at most {MAX_STREAMS_PER_REQUEST} streams"
+    if problem is not None:
+        # No stream to account it to: refused in the answer only, like a request Elasticsearch would refuse.
+        _refused(receipt, item, name, None, NAME_REFUSED, problem)
+        return
+    pending = request.pending_for(name)
+    pending.received += 1
+    if item.action not in ACCEPTED_ACTIONS:
+        reason = f"The {item.action} action is not supported: this endpoint only takes index and create"
+        request.dead_letter(pending, item.line, item.raw, reason)
+        _refused(receipt, item, name, None, ACTION_REFUSED, reason)
+        return
+    try:
+        checked_event(item.raw)
+    except LineRefused as refusal:
+        request.dead_letter(pending, item.line, item.raw, str(refusal))
+        _refused(receipt, item, name, item.given_id, EVENT_REFUSED, str(refusal))
+        return
+    doc_id = ids.id_of(pending.stream.stream_id, item)
+    pending.write(doc_id, item.line, item.raw)
+    receipt.accepted += 1
+    if receipt.items is not None:
+        receipt.items.append(ItemOutcome(item.action, name, item.given_id or doc_id))
+
+
+def _refused(receipt: Receipt, item: IncomingLine, name: str, doc_id: str | None, kind: str, reason: str) -> None:
+    receipt.rejected += 1
+    if len(receipt.errors) < ERROR_SAMPLE:
+        receipt.errors.append({"line": item.line, "reason": reason})
+    if receipt.items is not None:
+        receipt.items.append(ItemOutcome(item.action, name, doc_id, kind, reason))
+
+
+def _record(request: _Request, pending: _Pending) -> None:
+    """Make one stream's part durable: batch file, dead letters, then the batch record; then dispatch it."""
+    stream, batch_id = pending.stream, pending.batch_id
+    day = request.received_at.date().isoformat()
+    stored = None
+    if pending.file is not None:
+        pending.file.close()
+        stored = files.batch_store(pending.file.name, batch_id=batch_id, day=day)
+        request.stored.append(stored)
+    streams_repo.stream_insert(stream)
+    streams_repo.dead_letters_insert(_refused_rows(request, stream.stream_id, batch_id))
+    batch = Batch(
+        batch_id=batch_id,
+        stream_id=stream.stream_id,
+        owner_id=stream.owner_id,
+        stream=stream.name,
+        log_type=stream.log_type,
+        day=day,
+        received_at=request.received_at,
+        state=BatchState.QUEUED if pending.accepted else BatchState.DONE,
+        file=stored,
+        received=pending.received,
+        accepted=pending.accepted,
+        dead_lettered=pending.received - pending.accepted,
+        pending=pending.accepted,
+        processed_at=None if pending.accepted else request.received_at,
+        dispatched_at=request.received_at,
+    )
+    recorded = streams_repo.batch_insert(batch)
+    if stored is None:
+        return
+    request.stored.remove(stored)
+    if recorded:
+        dispatch_stream_batch(batch_id)
+    else:
+        # These very lines were received before (a shipper's retry): that batch accounts for them.
+        files.batch_delete(stored)
+
+
+def _refused_rows(request: _Request, stream_id: str, batch_id: str) -> Iterator[dict]:
+    request.refused.flush()
+    with open(request.refused.name, "rb") as rows:
+        for entry in rows:
+            row = orjson.loads(entry)
+            if row["stream_id"] == stream_id:
+                yield {**row, "batch_id": batch_id, "owner_id": request.owner.pk, "at": request.received_at}
+
+
+# Processing a batch (one task per batch)
+
+
+@dataclass(frozen=True)
+class _Built:
+    doc_id: str
+    day: str
+    index: str
+    pair: bytes  # its action and source lines, ready for _bulk
+
+
+def batch_process(*, batch_id: str) -> dict | None:
+    """Parse, enrich and index a queued batch; what cannot be indexed is dead-lettered or goes to the fallback index.
+
+    Safe to run twice: the documents' ids are deterministic and the dead letters' too. A batch already done (the
+    sweeper's re-dispatch of one a worker finished meanwhile) is left alone.
+    """
+    batch = streams_repo.batch_get(batch_id)
+    if batch is None or batch.state == BatchState.DONE:
+        return None
+    if batch.ingested_at is None:
+        batch = _with(batch, ingested_at=now())
+        streams_repo.batch_update(batch_id, {"ingested_at": batch.ingested_at})
+    es, prefix = get_es(), settings.LOGS_INDEX_PREFIX
+    ensure_index_templates(es, prefix)
+    try:
+        built, unbuilt = _build(batch, prefix)
+    except FileNotFoundError:
+        # A second run that started before the first one finished and removed the file.
+        if streams_repo.batch_get(batch_id).state == BatchState.DONE:
+            return None
+        raise
+    built, set_aside = _within_limits(es, batch, built)
+    indexed, rejected = _send(es, built)
+    set_aside.update(unbuilt)
+    if set_aside or rejected:
+        _store_refusals(es, prefix, batch, set_aside, rejected)
+    result = {
+        "state": BatchState.DONE.value,
+        "indexed": indexed,
+        "dead_lettered": batch.rejected + len(set_aside),
+        "fallback": len(rejected),
+        "pending": 0,
+        "processed_at": now(),
+        "indices": sorted({item.index for item in built}),
+    }
+    if indexed + len(set_aside) + len(rejected) != batch.accepted:
+        logger.error("batch %s: %s of %s accepted lines accounted for", batch_id, result, batch.accepted)
+    streams_repo.batch_update(batch_id, result)
+    repo.release_claims(batch_id)
+    files.batch_delete(batch.file)
+    return {name: result[name] for name in ("indexed", "dead_lettered", "fallback")}
+
+
+def _with(batch: Batch, **changes) -> Batch:
+    return Batch.from_document({**batch.to_document(), **changes})
+
+
+def _entries(batch: Batch) -> Iterator[tuple[str, int, bytes]]:
+    """(document id, line, raw) of each accepted line of the batch, as the request wrote them."""
+    for entry in files.batch_lines(batch.file):
+        doc_id, line, raw = entry.rstrip(b"\n").split(b"\t", 2)
+        yield doc_id.decode(), int(line), raw
+
+
+def _log_type(batch: Batch) -> str:
+    """The stream's log type, or one guessed from the batch's first records when the stream names none."""
+    if batch.log_type:
+        return batch.log_type
+    sample = []
+    for _doc_id, _line, raw in _entries(batch):
+        sample.append(orjson.loads(raw))
+        if len(sample) == TYPE_SAMPLE:
+            break
+    return guess_log_type(infer_field_types(sample))
+
+
+def _build(batch: Batch, prefix: str) -> tuple[list[_Built], dict[str, str]]:
+    """Every accepted line as a ready-to-send document; and the reason of any that cannot be one, by id."""
+    log_type = _log_type(batch)
+    ingested_at = format_timestamp(batch.ingested_at)
+    stamp = {"owner": str(batch.owner_id), "stream": batch.stream, "stream_id": batch.stream_id}
+    built, unbuilt = [], {}
+    for doc_id, _line, raw in _entries(batch):
+        record = orjson.loads(raw)
+        try:
+            doc = build_document(record, timestamp_field=timestamp_field_of(record), numeric={}, log_type=log_type)
+        except RecordError as error:
+            unbuilt[doc_id] = str(error)
+            continue
+        doc.update(stamp)
+        doc["ingested_at"] = ingested_at
+        geoip.enrich(doc)
+        index = daily_index(prefix, doc["@timestamp"])
+        built.append(_Built(doc_id, doc["@timestamp"][:10], index, encode_with_id(doc, index=index, doc_id=doc_id)))
+    return built, unbuilt
+
+
+def _within_limits(es: Elasticsearch, batch: Batch, built: list[_Built]) -> tuple[list[_Built], dict[str, str]]:
+    """The documents that may be indexed, and the reasons of those set aside: days past the limit of one batch,
+    or new days the cluster's shard budget has no room for (the shared rules of ingestion/indices.py)."""
+    days = list(dict.fromkeys(item.day for item in built))
+    limit = settings.LOGS_MAX_DAYS_PER_JOB
+    reasons: dict[str, str] = {}
+    for day in days[limit:]:
+        reasons[day] = (
+            f"This request's events for stream {batch.stream} fall on more than {limit} different days, the most one "
+            f"batch may create (LOGS_MAX_DAYS_PER_JOB); its events on {day} were set aside."
+        )
+    kept_days = days[:limit]
+    needed = {item.index: item.day for item in built if item.day in kept_days}
+    new = set(needed) - daily_indices(es, settings.LOGS_INDEX_PREFIX) if needed else set()
+    if new:
+        usage = shard_usage(es, reserve=settings.LOGS_SHARD_RESERVE)
+        refusal = headroom_refusal(usage, new_indices=len(new), job_days=len(kept_days), subject="This batch's events")
+        if refusal:
+            reasons.update(dict.fromkeys((needed[index] for index in new), refusal))
+    if not reasons:
+        return built, {}
+    return [item for item in built if item.day not in reasons], {
+        item.doc_id: reasons[item.day] for item in built if item.day in reasons
+    }
+
+
+def _send(es: Elasticsearch, built: list[_Built]) -> tuple[int, dict[str, str]]:
+    """Index in bodies of at most 5,000 documents or about 10 MB; returns the indexed count and the rejections."""
+    indexed, rejected = 0, {}
+    body: list[bytes] = []
+    size = 0
+    for item in [*built, None]:
+        if body and (item is None or len(body) >= 5000 or size + len(item.pair) > 10 * 2**20):
+            outcome = send(es, b"".join(body), key=str)
+            indexed += outcome.indexed
+            rejected.update(outcome.rejected)
+            body, size = [], 0
+        if item is not None:
+            body.append(item.pair)
+            size += len(item.pair)
+    return indexed, rejected
+
+
+def _store_refusals(
+    es: Elasticsearch, prefix: str, batch: Batch, set_aside: dict[str, str], rejected: dict[str, str]
+) -> None:
+    """Dead letters for the lines set aside, fallback documents for those Elasticsearch rejected (with their raw
+    lines, read back from the batch)."""
+    letters, fallback = [], {}
+    for doc_id, line, raw in _entries(batch):
+        text = raw.decode(errors="replace")
+        if doc_id in set_aside:
+            letters.append(
+                {
+                    "stream_id": batch.stream_id,
+                    "batch_id": batch.batch_id,
+                    "owner_id": batch.owner_id,
+                    "line": line,
+                    "raw": text,
+                    "reason": set_aside[doc_id],
+                    "at": batch.received_at,
+                }
+            )
+        elif doc_id in rejected:
+            fallback[doc_id] = {
+                "stream_id": batch.stream_id,
+                "stream": batch.stream,
+                "line": line,
+                "raw": text,
+                "reason": rejected[doc_id],
+            }
+    write_fallback_documents(es, prefix, fallback)
+    streams_repo.dead_letters_insert(letters)
+
+
+# Housekeeping on beat: batches whose task was lost, and the outbox's "stream window closed" events.
+
+
+def batches_sweep(*, at: dt.datetime) -> int:
+    """Dispatch again the batches still queued a while after they were received (the broker was down, a task was
+    lost); each at most once per doubling of its age, so a stopped worker does not flood the queue."""
+    redispatched = 0
+    for batch in streams_repo.batches_queued_before(at - REDISPATCH_AFTER):
+        age = (at - batch.received_at) / REDISPATCH_AFTER
+        step = max(0, int(age).bit_length() - 1)  # 1 at 2-4 min, 2 at 4-8 min, ...
+        if repo.claim(batch.batch_id, "stream-redispatch", f"redispatch:{batch.batch_id}:{step}"):
+            redispatched += dispatch_stream_batch(batch.batch_id)
+    return redispatched
+
+
+def _window_start(moment: dt.datetime, size: dt.timedelta) -> dt.datetime:
+    seconds = size.total_seconds()
+    return dt.datetime.fromtimestamp(moment.timestamp() // seconds * seconds, dt.UTC)
+
+
+def stream_windows_close(*, at: dt.datetime) -> int:
+    """Record a "stream window closed" event for each stream with batches processed in a window that has ended
+    (windows of STREAM_WINDOW_MINUTES, by `ingested_at`), once all of them are done; returns how many were new.
+
+    Consumers (fraud screening) read it like a finished job: the stream's events ingested in that window.
+    """
+    size = dt.timedelta(minutes=settings.STREAM_WINDOW_MINUTES)
+    end = _window_start(at - WINDOW_GRACE, size)
+    windows: dict[tuple[str, dt.datetime], list[Batch]] = {}
+    for batch in streams_repo.batches_ingested_between(end - WINDOW_LOOKBACK, end):
+        windows.setdefault((batch.stream_id, _window_start(batch.ingested_at, size)), []).append(batch)
+    closed = 0
+    for (stream_id, start), batches in sorted(windows.items()):
+        if any(batch.state != BatchState.DONE for batch in batches):
+            continue  # a batch still running in it: closed on a later pass
+        event = {
+            "_id": f"{stream_id}:{start:%Y%m%dT%H%M}:window",
+            "kind": "stream.window_closed",
+            "stream_id": stream_id,
+            "stream": batches[0].stream,
+            "owner_id": batches[0].owner_id,
+            "window_from": start,
+            "window_to": start + size,
+            "counts": {
+                name: sum(getattr(batch, name) for batch in batches)
+                for name in ("received", "indexed", "dead_lettered", "fallback")
+            },
+            "created_at": at,
+        }
+        if repo.event_record_once(event):
+            notify_job_finished(event["_id"])
+            closed += 1
+    return closed

@@ -1,0 +1,181 @@
+"""The stream repository: the only code touching the stream collections in MongoDB.
+
+Collections: `streams` (one document per stream), `stream_batches` (one per request and stream: its counts
+and state), `stream_dead_letters`. Same outage policy as the job repository: a MongoDB connection failure
+becomes ServiceUnavailable (503 in the API, a retry in tasks).
+
+FerretDB 1.x loses concurrent `$inc`s and conditional updates, so nothing here counts on a shared document:
+a stream's counters are its batches' counts summed with `$group`/`$sum` (which FerretDB runs), each batch
+written by one writer at a time (the request, then its one task). Inserts with deterministic ids make
+every write safe to repeat.
+"""
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from contextlib import suppress
+
+from pymongo import DESCENDING
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+# The job repository's collection access and its outage policy, shared.
+from ingestion.repository import _collection
+from ingestion.stream import STREAM_COUNT_NAMES, Batch, BatchState, Stream
+
+STREAMS = "streams"
+BATCHES = "stream_batches"
+DEAD_LETTERS = "stream_dead_letters"
+DUPLICATE_KEY = 11000
+# Unfinished batches: what the endpoint's backpressure counts.
+UNFINISHED = {"state": BatchState.QUEUED.value}
+
+
+def ensure_indexes() -> None:
+    with _collection(STREAMS) as streams:
+        streams.create_index([("owner_id", 1), ("name", 1)])
+    with _collection(BATCHES) as batches:
+        batches.create_index([("stream_id", 1), ("day", 1)])
+        batches.create_index([("owner_id", 1), ("day", 1)])
+        batches.create_index([("state", 1), ("owner_id", 1)])
+        batches.create_index("ingested_at")
+    with _collection(DEAD_LETTERS) as letters:
+        letters.create_index([("stream_id", 1), ("at", 1)])
+
+
+# Streams
+
+
+def stream_insert(stream: Stream) -> None:
+    """Record a stream the first time it is used; a second insert (another request, a race) changes nothing."""
+    with _collection(STREAMS) as streams, suppress(DuplicateKeyError):
+        streams.insert_one(stream.to_document())
+
+
+def stream_get(stream_id: str) -> Stream | None:
+    with _collection(STREAMS) as streams:
+        document = streams.find_one({"_id": stream_id})
+    return Stream.from_document(document) if document else None
+
+
+def streams_of(owner_id: int | None) -> list[Stream]:
+    """An owner's streams (None: everyone's), by name."""
+    query = {} if owner_id is None else {"owner_id": owner_id}
+    with _collection(STREAMS) as streams:
+        return [Stream.from_document(document) for document in streams.find(query).sort([("name", 1), ("_id", 1)])]
+
+
+# Batches
+
+
+def batch_insert(batch: Batch) -> bool:
+    """Record a received batch; False when this very batch (same id: the same lines again) was recorded before."""
+    with _collection(BATCHES) as batches:
+        try:
+            batches.insert_one(batch.to_document())
+        except DuplicateKeyError:
+            return False
+    return True
+
+
+def batch_get(batch_id: str) -> Batch | None:
+    with _collection(BATCHES) as batches:
+        document = batches.find_one({"_id": batch_id})
+    return Batch.from_document(document) if document else None
+
+
+def batch_update(batch_id: str, changes: dict) -> None:
+    with _collection(BATCHES) as batches:
+        batches.update_one({"_id": batch_id}, {"$set": changes})
+
+
+def batches_unfinished(*, owner_id: int | None = None) -> int:
+    query = UNFINISHED if owner_id is None else {**UNFINISHED, "owner_id": owner_id}
+    with _collection(BATCHES) as batches:
+        return batches.count_documents(query)
+
+
+def batches_queued_before(moment: dt.datetime) -> list[Batch]:
+    """Unfinished batches last dispatched before `moment`: the sweeper's work list."""
+    with _collection(BATCHES) as batches:
+        found = batches.find({**UNFINISHED, "dispatched_at": {"$lt": moment}}).sort("received_at", 1)
+        return [Batch.from_document(document) for document in found]
+
+
+def batches_ingested_between(start: dt.datetime, end: dt.datetime) -> list[Batch]:
+    """Batches whose processing started in [start, end), finished or not: the windows' material."""
+    with _collection(BATCHES) as batches:
+        found = batches.find({"ingested_at": {"$gte": start, "$lt": end}}, {"file": 0})
+        return [Batch.from_document(document) for document in found]
+
+
+def batches_received_since(stream_id: str, since: dt.datetime) -> list[Batch]:
+    with _collection(BATCHES) as batches:
+        found = batches.find({"stream_id": stream_id, "received_at": {"$gte": since}}, {"file": 0})
+        return [Batch.from_document(document) for document in found]
+
+
+def batch_latest(stream_id: str) -> Batch | None:
+    with _collection(BATCHES) as batches:
+        found = list(batches.find({"stream_id": stream_id}).sort("received_at", DESCENDING).limit(1))
+    return Batch.from_document(found[0]) if found else None
+
+
+def counts_per_day(*, since_day: str, stream_id: str | None = None, owner_id: int | None = None) -> list[dict]:
+    """Summed counts per (stream, day) from `since_day` on: [{"stream_id", "day", "batches", received, ...}]."""
+    match: dict = {"day": {"$gte": since_day}}
+    if stream_id is not None:
+        match["stream_id"] = stream_id
+    if owner_id is not None:
+        match["owner_id"] = owner_id
+    rows: dict[tuple[str, str], dict] = {}
+    # One pipeline per count: FerretDB 1.x computes only the first accumulator of a $group (the others come back 0).
+    # `pending` first: a batch finishing between two pipelines can only make the others newer, so once pending is 0
+    # the counts add up.
+    for name in ("pending", *(name for name in STREAM_COUNT_NAMES if name != "pending"), "batches"):
+        group = {"$group": {"_id": {"stream_id": "$stream_id", "day": "$day"}, "value": {"$sum": f"${name}"}}}
+        with _collection(BATCHES) as batches:
+            for row in batches.aggregate([{"$match": match}, group]):
+                key = (row["_id"]["stream_id"], row["_id"]["day"])
+                rows.setdefault(key, {"stream_id": key[0], "day": key[1]})[name] = row["value"]
+    return list(rows.values())
+
+
+# Dead letters: ids are `<batch_id>:<line>`, so storing the same rows again (a second run) adds nothing.
+
+
+def dead_letters_insert(rows: Iterable[dict]) -> None:
+    page: list[dict] = []
+    for row in rows:
+        page.append({"_id": f"{row['batch_id']}:{row['line']}", **row})
+        if len(page) == 1000:
+            _insert_new(page)
+            page = []
+    if page:
+        _insert_new(page)
+
+
+def _insert_new(documents: list[dict]) -> None:
+    with _collection(DEAD_LETTERS) as letters:
+        try:
+            letters.insert_many(documents, ordered=False)
+        except BulkWriteError as error:
+            if any(item.get("code") != DUPLICATE_KEY for item in error.details.get("writeErrors", [])):
+                raise
+
+
+def dead_letters_page(stream_id: str, *, skip: int, limit: int) -> list[dict]:
+    with _collection(DEAD_LETTERS) as letters:
+        found = letters.find({"stream_id": stream_id}, {"_id": 0}).sort([("at", 1), ("batch_id", 1), ("line", 1)])
+        return list(found.skip(skip).limit(limit))
+
+
+def dead_letters_iter(stream_id: str) -> Iterator[dict]:
+    """Every dead letter of a stream in the order received, read in pages so memory stays flat."""
+    skip, page = 0, 1000
+    while rows := dead_letters_page(stream_id, skip=skip, limit=page):
+        yield from rows
+        skip += page
+
+
+def dead_letters_count(stream_id: str) -> int:
+    with _collection(DEAD_LETTERS) as letters:
+        return letters.count_documents({"stream_id": stream_id})
