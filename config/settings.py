@@ -50,6 +50,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A page request with an ingest-only token is refused (401) instead of redirected to sign-in.
+    "uploads_app.middleware.IngestOnlyTokenMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -183,6 +185,19 @@ LOGS_MAX_DAYS_PER_JOB = env_int("LOGS_MAX_DAYS_PER_JOB", 400, minimum=1)
 # Shards kept free for small uploads (a week of days or less): a bigger job may not create days into them.
 LOGS_SHARD_RESERVE = env_int("LOGS_SHARD_RESERVE", 100, minimum=0)
 
+# Streams: POST /api/ingest and the Elasticsearch-compatible _bulk (under /api/ingest/es/ and on INGEST_ES_PORT).
+# A request body may be this large (a gzip body inflated too); beyond it the answer is 413.
+INGEST_MAX_REQUEST_MB = env_int("INGEST_MAX_REQUEST_MB", 10, minimum=1)
+# The listener of the Elasticsearch-compatible endpoints for shippers that take a host and port but no path.
+INGEST_ES_PORT = env_int("INGEST_ES_PORT", 9201, minimum=1)
+# Backpressure: past this many batches waiting to be indexed (everyone's, or one user's), ingest answers 429 with
+# Retry-After, before reading the body; shippers keep the events and send them again.
+STREAM_MAX_QUEUED_BATCHES = env_int("STREAM_MAX_QUEUED_BATCHES", 200, minimum=1)
+STREAM_MAX_QUEUED_BATCHES_PER_OWNER = env_int("STREAM_MAX_QUEUED_BATCHES_PER_OWNER", 50, minimum=1)
+STREAM_RETRY_AFTER_SECONDS = env_int("STREAM_RETRY_AFTER_SECONDS", 5, minimum=1)
+# Every stream with activity gets a "stream window closed" event (the job_events outbox) per window of this length.
+STREAM_WINDOW_MINUTES = env_int("STREAM_WINDOW_MINUTES", 5, minimum=1)
+
 # Files this app creates (uploads, work files, the SQLite database) are readable by their owner only.
 os.umask(0o077)
 FILE_UPLOAD_PERMISSIONS = 0o600
@@ -223,11 +238,16 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-files": {"task": "ingestion.sweep_files", "schedule": 3600.0},
     # Daily indices left empty (a deletion that stopped half-way, an index created by hand) give back their shard.
     "delete-empty-indices": {"task": "ingestion.delete_empty_indices", "schedule": 86400.0},
+    # Stream batches whose task was lost (broker down when received), and windows to close for the outbox.
+    "stream-sweep": {"task": "ingestion.stream_sweep", "schedule": 60.0},
+    "stream-windows": {"task": "ingestion.stream_windows", "schedule": 60.0},
 }
 
 REST_FRAMEWORK = {
+    # The API token (an ingest-only one is refused with a sentence), a short-lived JWT, or the session.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "uploads_app.authentication.ApiTokenAuthentication",
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -240,7 +260,18 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "user": env_str("API_THROTTLE_RATE", "600/minute"),
         "uploads": env_str("UPLOAD_THROTTLE_RATE", "60/minute"),
+        # Shippers send many requests: their own rate, per user, beside the queue bound (STREAM_MAX_QUEUED_BATCHES).
+        "ingest": env_str("INGEST_THROTTLE_RATE", "6000/minute"),
     },
+}
+
+# JWT for REST clients (POST /api/auth/token, /api/auth/token/refresh) beside the API tokens: short-lived access
+# tokens, signed with SECRET_KEY.
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 10, minimum=1)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(hours=env_int("JWT_REFRESH_HOURS", 24, minimum=1)),
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "UPDATE_LAST_LOGIN": False,
 }
 
 SPECTACULAR_SETTINGS = {

@@ -23,6 +23,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/health", HealthApi.as_view(), name="health"),
     path("api/logs/", include("uploads_app.api_urls")),
+    path("api/", include("uploads_app.ingest_urls")),
+    path("api/auth/", include("uploads_app.auth_urls")),
     path("api/", include("analytics.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),

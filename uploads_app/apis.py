@@ -2,21 +2,22 @@
 
 from django.core.exceptions import TooManyFilesSent
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from config.errors import ApplicationError, error_responses
 from config.throttling import UploadThrottle
-from ingestion import selectors
+from ingestion import selectors, stream_selectors
 from ingestion.enums import JobStatus
 from ingestion.files import ReceivedFile
 from ingestion.job import Job
 from ingestion.services import jobs
-from uploads_app.authentication import HeaderCsrfSessionAuthentication
+from uploads_app.authentication import ApiTokenAuthentication, HeaderCsrfSessionAuthentication
 from uploads_app.storage import StreamingUploadHandler
 
 
@@ -80,7 +81,7 @@ def _summary(job: Job) -> dict:
 
 class UploadCreateApi(APIView):
     # A browser session's CSRF token comes in the X-CSRFToken header, so signing in never reads the body.
-    authentication_classes = [TokenAuthentication, HeaderCsrfSessionAuthentication]
+    authentication_classes = [ApiTokenAuthentication, JWTAuthentication, HeaderCsrfSessionAuthentication]
     throttle_classes = [UploadThrottle]
     throttle_scope = "uploads"
 
@@ -209,3 +210,66 @@ class JobRetryApi(APIView):
     def post(self, request: Request, job_id: str) -> Response:
         job = jobs.job_retry(job=selectors.job_get(job_id=job_id, user=request.user))
         return Response(selectors.job_detail(job), status=status.HTTP_202_ACCEPTED)
+
+
+# Streams: what shippers send (POST /api/ingest, the Elasticsearch-compatible _bulk), accounted like files.
+
+
+class StreamCountsSerializer(serializers.Serializer):
+    received = serializers.IntegerField()
+    indexed = serializers.IntegerField()
+    dead_lettered = serializers.IntegerField()
+    fallback = serializers.IntegerField()
+    pending = serializers.IntegerField(help_text="accepted, waiting to be indexed")
+
+
+class StreamSummarySerializer(serializers.Serializer):
+    stream_id = serializers.CharField()
+    name = serializers.CharField()
+    log_type = serializers.CharField(allow_null=True, help_text="null: guessed per batch")
+    owner_name = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    last_received_at = serializers.DateTimeField(allow_null=True)
+    today = StreamCountsSerializer(help_text="this UTC day: received == indexed + dead_lettered + fallback + pending")
+    status_url = serializers.CharField()
+
+
+class StreamDaySerializer(StreamCountsSerializer):
+    day = serializers.DateField()
+
+
+class StreamMinuteSerializer(serializers.Serializer):
+    minute = serializers.DateTimeField()
+    received = serializers.IntegerField()
+
+
+class StreamDetailSerializer(StreamSummarySerializer):
+    counts = StreamCountsSerializer(help_text="over the days listed")
+    days = StreamDaySerializer(many=True, help_text="per UTC day of receipt, the last 30 days with traffic")
+    rate = StreamMinuteSerializer(many=True, help_text="lines received per minute over the last hour")
+
+
+def _with_url(summary: dict) -> dict:
+    return {**summary, "status_url": reverse("stream-detail", kwargs={"stream_id": summary["stream_id"]})}
+
+
+class StreamListApi(APIView):
+    @extend_schema(
+        operation_id="logs_streams_list",
+        summary="List streams",
+        description="Your streams (staff: everyone's) by name, each with today's counts (UTC).",
+        responses={200: inline_serializer("StreamList", {"results": StreamSummarySerializer(many=True)})},
+    )
+    def get(self, request: Request) -> Response:
+        summaries = stream_selectors.stream_summaries(user=request.user, today=timezone.now().date())
+        return Response({"results": [_with_url(summary) for summary in summaries]})
+
+
+class StreamDetailApi(APIView):
+    @extend_schema(
+        summary="A stream's counts",
+        responses={200: StreamDetailSerializer, **error_responses(401, 403, 404)},
+    )
+    def get(self, request: Request, stream_id: str) -> Response:
+        stream = stream_selectors.stream_get(stream_id=stream_id, user=request.user)
+        return Response(_with_url(stream_selectors.stream_detail(stream=stream, now=timezone.now())))
