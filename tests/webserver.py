@@ -12,7 +12,7 @@ from pathlib import Path
 from tests.conftest import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
-GUNICORN = [sys.executable, "-m", "gunicorn", "config.wsgi", "--timeout", "120"]
+GUNICORN = [sys.executable, "-m", "gunicorn", "--timeout", "120"]
 
 
 def answers(port: int, path: str) -> bool:
@@ -27,11 +27,18 @@ def answers(port: int, path: str) -> bool:
 
 
 @contextmanager
-def gunicorn(port: int, *, log_name: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
-    """One worker with 4 threads on 127.0.0.1:port, its output in var/log/<log_name>.log."""
+def gunicorn(
+    port: int,
+    *,
+    log_name: str,
+    env: dict[str, str] | None = None,
+    app: str = "config.wsgi",
+    ready_path: str = "/accounts/login/",
+) -> Iterator[subprocess.Popen]:
+    """One worker of `app` with 4 threads on 127.0.0.1:port, its output in var/log/<log_name>.log."""
     log_path = ROOT / "var" / "log" / f"{log_name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    command = [*GUNICORN, "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4", "--keep-alive", "0"]
+    command = [*GUNICORN, app, "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4", "--keep-alive", "0"]
     with log_path.open("w") as log:
         process = subprocess.Popen(
             command,
@@ -41,7 +48,7 @@ def gunicorn(port: int, *, log_name: str, env: dict[str, str] | None = None) -> 
             stderr=subprocess.STDOUT,
         )
         try:
-            wait_until(lambda: process.poll() is not None or answers(port, "/accounts/login/"), attempts=300)
+            wait_until(lambda: process.poll() is not None or answers(port, ready_path), attempts=300)
             assert process.poll() is None, f"gunicorn did not start: see {log_path}"
             yield process
         finally:
