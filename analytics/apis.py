@@ -19,6 +19,7 @@ from config.errors import ApplicationError, error_responses
 FILTER_PARAMETERS = [
     OpenApiParameter("q", str, description='simple_query_string syntax: words, "phrases", -not, a|b, prefix*'),
     OpenApiParameter("log_type", str, many=True),
+    OpenApiParameter("stream", str, many=True, description="a stream's name (events sent to /api/ingest)"),
     OpenApiParameter("country", str, many=True, description="GeoIP country code, e.g. US"),
     OpenApiParameter("job_id", str, many=True),
     OpenApiParameter(

@@ -19,7 +19,7 @@ from config.errors import ApplicationError
 
 # Parameters with a meaning of their own; any other parameter is a `field=value` filter.
 RESERVED = frozenset(
-    {"q", "log_type", "country", "job_id", "status", "from", "to", "owner", "sort", "page_size", "cursor"}
+    {"q", "log_type", "stream", "country", "job_id", "status", "from", "to", "owner", "sort", "page_size", "cursor"}
     | {"format", "field", "size", "tz", "precision", "page", "interval", "csrfmiddlewaretoken", "dead_page"}
 )
 MAX_QUERY_LENGTH = 1000
@@ -33,6 +33,7 @@ _DATE_MATH = re.compile(r"now(?:[+-]\d+[yMwdhHms])*(?:/[yMwdhHms])?")
 class EventFilters:
     text: str = ""
     log_types: tuple[str, ...] = ()
+    streams: tuple[str, ...] = ()  # stream names (a streamed event's `stream`)
     countries: tuple[str, ...] = ()
     job_ids: tuple[str, ...] = ()
     http_statuses: tuple[int, ...] = ()
@@ -45,6 +46,7 @@ class EventFilters:
         """The same filters as query parameters: links into search and exports carry them."""
         params = [("q", self.text)] if self.text else []
         params += [("log_type", value) for value in self.log_types]
+        params += [("stream", value) for value in self.streams]
         params += [("country", value) for value in self.countries]
         params += [("job_id", value) for value in self.job_ids]
         params += [("status", str(value)) for value in self.http_statuses]
@@ -118,6 +120,7 @@ def filters_from(params: QueryDict) -> EventFilters:
     return EventFilters(
         text=check_query_text(params.get("q", "")),
         log_types=tuple(value for value in params.getlist("log_type") if value),
+        streams=tuple(value for value in params.getlist("stream") if value),
         countries=tuple(value.upper() for value in params.getlist("country") if value),
         job_ids=tuple(value for value in params.getlist("job_id") if value),
         http_statuses=_statuses([value for value in params.getlist("status") if value]),
@@ -158,6 +161,8 @@ def filter_queries(user: AbstractBaseUser, filters: EventFilters) -> list[Query]
     queries = [query for query in [owner_query(user, filters)] if query is not None]
     if filters.log_types:
         queries.append(_terms("log_type", filters.log_types))
+    if filters.streams:
+        queries.append(_terms("stream", filters.streams))
     if filters.countries:
         queries.append(_terms("geo.country_iso_code", filters.countries))
     if filters.job_ids:

@@ -1,13 +1,21 @@
-"""Celery tasks of the analytics app: fraud screening after each finished job, on a schedule, on demand."""
+"""Celery tasks of the analytics app: fraud screening after each finished job and each closed stream window, on a
+schedule, on demand."""
 
 import datetime as dt
 
 from celery import shared_task
 
 from analytics.fraud import services
+from analytics.fraud.scan import StreamWindow
 from config.errors import ServiceUnavailable
 from config.es import CLIENT_UNREACHABLE
-from ingestion.contract import job_event_claim, job_event_get, job_event_handled, job_events_unclaimed
+from ingestion.contract import (
+    STREAM_WINDOW_CLOSED,
+    job_event_claim,
+    job_event_get,
+    job_event_handled,
+    job_events_unclaimed,
+)
 
 CONSUMER = "fraud"
 # The sweep looks this far back for finished jobs nobody screened (a lost notification, a worker restart).
@@ -25,14 +33,19 @@ SWEEP_GRACE = dt.timedelta(minutes=5)
     acks_late=False,
 )
 def fraud_scan_finished_job(event_id: str) -> dict | None:
-    """Screen the events of a job that just finished, then claim its job_events row as done.
+    """Screen the events of a job that just finished (or of a stream window that closed), then claim its job_events
+    row as done.
 
     The scan is idempotent, so the rare double run (the sweep and a slow notification) is harmless.
     """
     event = job_event_get(event_id=event_id)
     if event is None or job_event_handled(event_id=event_id, consumer=CONSUMER):
         return None
-    report = services.fraud_scan(owner_id=event["owner_id"], job_id=event["job_id"])
+    if event["kind"] == STREAM_WINDOW_CLOSED:
+        window = StreamWindow(event["stream_id"], event["window_from"], event["window_to"])
+        report = services.fraud_scan(owner_id=event["owner_id"], window=window)
+    else:
+        report = services.fraud_scan(owner_id=event["owner_id"], job_id=event["job_id"])
     job_event_claim(event_id=event_id, consumer=CONSUMER)
     return {"events": report.events, "created": report.alerts_created, "updated": report.alerts_updated}
 

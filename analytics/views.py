@@ -38,7 +38,8 @@ TOP_FIELD_CHOICES = (
 def _lucene(filters: EventFilters) -> str:
     """The same filters in Lucene syntax, for Kibana Discover."""
     parts = [f"({filters.text})"] if filters.text else []
-    pairs = [("log_type", filters.log_types), ("geo.country_iso_code", filters.countries), ("job_id", filters.job_ids)]
+    pairs = [("log_type", filters.log_types), ("stream", filters.streams), ("geo.country_iso_code", filters.countries)]
+    pairs += [("job_id", filters.job_ids)]
     pairs += [("http_status", tuple(map(str, filters.http_statuses))), *filters.fields.items()]
     for name, values in pairs:
         if values:

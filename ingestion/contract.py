@@ -6,9 +6,10 @@ and this module only says which of their names are promised to readers. Anything
 ingestion's own business and may change; `tests/config/test_layers.py` lets readers import nothing else.
 
 The imports group the promised names by subject: the documents in Elasticsearch (the alias to search, the
-fields every document may carry), the field-name conventions (customer, card, device, country, category,
-verdict columns), the log type labels, job reads scoped to what a user may see, and the "job finished"
-outbox (read an event, claim it once per consumer).
+fields every document may carry, a streamed event's `stream` and `stream_id` and every event's `ingested_at`
+among them), the field-name conventions (customer, card, device, country, category, verdict columns), the log
+type labels, job reads scoped to what a user may see, and the outbox of "job finished" and "stream window
+closed" events (read an event, claim it once per consumer).
 """
 
 from ingestion.documents import CANONICAL_FIELDS, NESTED_FIELDS, TEXT_SUBFIELD, day_of_daily_index, events_alias
@@ -26,6 +27,7 @@ from ingestion.field_names import (
 from ingestion.log_types import LOG_TYPE_LABELS
 from ingestion.selectors import ingest_activity, job_get, jobs_by_status, shard_budget
 from ingestion.services.events import job_event_claim, job_event_get, job_event_handled, job_events_unclaimed
+from ingestion.stream import STREAM_WINDOW_CLOSED
 
 __all__ = [
     "BILLING_COUNTRY_FIELDS",
@@ -37,6 +39,7 @@ __all__ = [
     "LABEL_FIELDS",
     "LOG_TYPE_LABELS",
     "NESTED_FIELDS",
+    "STREAM_WINDOW_CLOSED",
     "TEXT_SUBFIELD",
     "day_of_daily_index",
     "events_alias",

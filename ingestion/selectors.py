@@ -12,6 +12,7 @@ from rest_framework import status
 from config.errors import ApplicationError
 from config.es import get_es
 from ingestion import repository as repo
+from ingestion import stream_repository as streams_repo
 from ingestion.enums import COUNT_NAMES, JobStatus
 from ingestion.indices import shard_usage
 from ingestion.job import Job
@@ -31,6 +32,10 @@ def job_get(*, job_id: str, user: AbstractBaseUser) -> Job:
 
 def job_get_by_file(*, file_id: str, user: AbstractBaseUser) -> Job:
     return _visible(repo.job_get_by_file(file_id), user)
+
+
+# What a stream's lines add to the files' daily counts.
+STREAMED_COUNTS = ("indexed", "dead_lettered", "fallback")
 
 
 def owner_scope(user: AbstractBaseUser) -> int | None:
@@ -60,8 +65,10 @@ def shard_budget() -> dict[str, int]:
 
 
 def ingest_activity(*, user: AbstractBaseUser, now: dt.datetime, days: int = 14) -> dict:
-    """Lines indexed, dead-lettered and in fallback per day of finishing, the last 24 hours and the ingest rate."""
-    jobs = repo.jobs_finished_since(owner_id=owner_scope(user), since=now - dt.timedelta(days=days))
+    """Lines indexed, dead-lettered and in fallback per day (files by the day their job finished, streams by the
+    day received), the last 24 hours and the ingest rate of files."""
+    owner_id = owner_scope(user)
+    jobs = repo.jobs_finished_since(owner_id=owner_id, since=now - dt.timedelta(days=days))
     per_day = {
         (now - dt.timedelta(days=offset)).date().isoformat(): dict.fromkeys(("jobs", *COUNT_NAMES), 0)
         for offset in range(days - 1, -1, -1)
@@ -73,11 +80,19 @@ def ingest_activity(*, user: AbstractBaseUser, now: dt.datetime, days: int = 14)
             day["jobs"] += 1
             for name in COUNT_NAMES:
                 day[name] += job.counts.get(name, 0)
+    for row in streams_repo.counts_per_day(since_day=min(per_day), owner_id=owner_id):
+        day = per_day.get(row["day"])
+        if day is not None:
+            for name in STREAMED_COUNTS:
+                day[name] += row[name]
+    last_24h = {name: sum(job.counts.get(name, 0) for job in recent) for name in COUNT_NAMES}
+    for name, value in streams_repo.counts_since(since=now - dt.timedelta(hours=24), owner_id=owner_id).items():
+        last_24h[name] += value
     busy_seconds = sum(job.stages.get("elapsed_ms", 0) for job in recent) / 1000
     indexed_24h = sum(job.counts.get("indexed", 0) for job in recent)
     return {
         "per_day": [{"day": day, **values} for day, values in per_day.items()],
-        "last_24h": {name: sum(job.counts.get(name, 0) for job in recent) for name in COUNT_NAMES},
+        "last_24h": last_24h,
         "jobs_24h": len(recent),
         # Events per second while jobs ran: what a user waits for, not diluted by idle hours.
         "ingest_rate": round(indexed_24h / busy_seconds) if busy_seconds else None,

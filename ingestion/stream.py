@@ -13,6 +13,8 @@ from dataclasses import dataclass, fields
 from enum import StrEnum
 
 DEFAULT_STREAM = "default"
+# The kind of the outbox event recorded when a stream's window of STREAM_WINDOW_MINUTES has closed.
+STREAM_WINDOW_CLOSED = "stream.window_closed"
 # A stream name as Elasticsearch's index names allow (shippers send those), in either case; no path characters.
 STREAM_NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._+@-]{0,99}"
 _STREAM_NAME = re.compile(STREAM_NAME_PATTERN)

@@ -37,6 +37,7 @@ def ensure_indexes() -> None:
         batches.create_index([("owner_id", 1), ("day", 1)])
         batches.create_index([("state", 1), ("owner_id", 1)])
         batches.create_index("ingested_at")
+        batches.create_index([("owner_id", 1), ("received_at", 1)])
     with _collection(DEAD_LETTERS) as letters:
         letters.create_index([("stream_id", 1), ("at", 1)])
 
@@ -137,6 +138,21 @@ def counts_per_day(*, since_day: str, stream_id: str | None = None, owner_id: in
                 key = (row["_id"]["stream_id"], row["_id"]["day"])
                 rows.setdefault(key, {"stream_id": key[0], "day": key[1]})[name] = row["value"]
     return list(rows.values())
+
+
+def counts_since(*, since: dt.datetime, owner_id: int | None) -> dict[str, int]:
+    """Indexed, dead-lettered and fallback lines of the batches received since a moment (an owner's, or everyone's)."""
+    match: dict = {"received_at": {"$gte": since}}
+    if owner_id is not None:
+        match["owner_id"] = owner_id
+    totals = {}
+    for name in ("indexed", "dead_lettered", "fallback"):  # one accumulator per pipeline, as above
+        with _collection(BATCHES) as batches:
+            rows = list(
+                batches.aggregate([{"$match": match}, {"$group": {"_id": None, "value": {"$sum": f"${name}"}}}])
+            )
+        totals[name] = rows[0]["value"] if rows else 0
+    return totals
 
 
 # Dead letters: ids are `<batch_id>:<line>`, so storing the same rows again (a second run) adds nothing.

@@ -8,6 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from elasticsearch_dsl import A, Q, Search
+from elasticsearch_dsl.query import Query
 
 from analytics.fraud.rules import Baselines, Event
 from analytics.mapping import field_map
@@ -85,7 +86,26 @@ def owner_search(owner_id: int, base: Search | None = None) -> Search:
     return (base if base is not None else events_search()).filter(Q("term", owner=str(owner_id)))
 
 
-def job_span(owner_id: int, job_id: str | None, fields: FieldChoice) -> tuple[dt.datetime, dt.datetime] | None:
+@dataclass(frozen=True)
+class StreamWindow:
+    """The events one stream had indexed in a window of time (a "stream window closed" event)."""
+
+    stream_id: str
+    start: dt.datetime
+    end: dt.datetime
+
+
+def scope_query(job_id: str | None, window: StreamWindow | None) -> Query | None:
+    """The events a scan screens: one job's, one stream window's (by when they were indexed), or all (None)."""
+    if job_id:
+        return Q("term", job_id=job_id)
+    if window:
+        indexed = {"gte": window.start.isoformat(), "lt": window.end.isoformat()}
+        return Q("term", stream_id=window.stream_id) & Q("range", ingested_at=indexed)
+    return None
+
+
+def job_span(owner_id: int, scope: Query | None, fields: FieldChoice) -> tuple[dt.datetime, dt.datetime] | None:
     """The time span of the events to screen: those with an amount, a customer or a card (None: nothing to do)."""
     screened = [name for name in ("amount", "user_id", fields.card) if name]
     search = (
@@ -93,14 +113,19 @@ def job_span(owner_id: int, job_id: str | None, fields: FieldChoice) -> tuple[dt
         .extra(size=0)
         .filter(Q("bool", should=[Q("exists", field=name) for name in screened], minimum_should_match=1))
     )
-    if job_id:
-        search = search.filter(Q("term", job_id=job_id))
+    if scope is not None:
+        search = search.filter(scope)
     search.aggs.metric("first", A("min", field="@timestamp"))
     search.aggs.metric("last", A("max", field="@timestamp"))
     aggs = search.execute().aggregations
     if aggs.first.value is None:
         return None
     return tuple(dt.datetime.fromtimestamp(value / 1000, dt.UTC) for value in (aggs.first.value, aggs.last.value))
+
+
+def ids_in(owner_id: int, scope: Query) -> set[str]:
+    """The ids of the owner's events in a scope (a stream window holds minutes of events, not millions)."""
+    return {hit["_id"] for hit in iter_hits(owner_search(owner_id, Search()).filter(scope).source(False))}
 
 
 def _text(value: object) -> str | None:

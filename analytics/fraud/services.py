@@ -112,19 +112,25 @@ def _evidence(event: Event, score: int, reasons: dict[str, str]) -> dict:
     }
 
 
-def fraud_scan(*, owner_id: int, job_id: str | None = None) -> ScanReport:
-    """Score the owner's events (of one job, or all), store each scored event's signal, upsert alerts.
+def fraud_scan(*, owner_id: int, job_id: str | None = None, window: scan.StreamWindow | None = None) -> ScanReport:
+    """Score the owner's events (of one job, of one stream window, or all), store each scored event's signal,
+    upsert alerts.
 
     Re-running is safe: signals are keyed by event id and alerts by owner and entity.
     """
     report = ScanReport(owner_id=owner_id, job_id=job_id)
     fields = scan.choose_fields()
+    scope = scan.scope_query(job_id, window)
     # Page views and access logs without payments, customers or cards have nothing to screen.
-    span = scan.job_span(owner_id, job_id, fields)
+    span = scan.job_span(owner_id, scope, fields)
     if span is None:
         return report
     events = scan.load_events(owner_id, span, fields)
-    scored = [event for event in events if (event.job_id == job_id if job_id else span[0] <= event.time <= span[1])]
+    if window:
+        in_window = scan.ids_in(owner_id, scope)
+        scored = [event for event in events if event.id in in_window]
+    else:
+        scored = [event for event in events if (event.job_id == job_id if job_id else span[0] <= event.time <= span[1])]
     report.events = len(scored)
     baselines = scan.baselines(
         owner_id,

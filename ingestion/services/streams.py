@@ -32,7 +32,7 @@ from ingestion.field_types import infer_field_types
 from ingestion.indices import daily_indices, headroom_refusal, shard_usage
 from ingestion.log_types import guess_log_type
 from ingestion.records import RecordError, build_document
-from ingestion.stream import Batch, BatchState, Stream, stream_id_for, stream_name_problem
+from ingestion.stream import STREAM_WINDOW_CLOSED, Batch, BatchState, Stream, stream_id_for, stream_name_problem
 from ingestion.stream_input import (
     ACCEPTED_ACTIONS,
     EventIds,
@@ -500,7 +500,7 @@ def stream_windows_close(*, at: dt.datetime) -> int:
             continue  # a batch still running in it: closed on a later pass
         event = {
             "_id": f"{stream_id}:{start:%Y%m%dT%H%M}:window",
-            "kind": "stream.window_closed",
+            "kind": STREAM_WINDOW_CLOSED,
             "stream_id": stream_id,
             "stream": batches[0].stream,
             "owner_id": batches[0].owner_id,
