@@ -1,7 +1,7 @@
 """The ingest endpoints (under /api/). The Elasticsearch-compatible paths are also what the
 ingest port (config/ingest_wsgi.py, INGEST_ES_PORT) serves, with /api/ingest/es taken off the front."""
 
-from django.urls import path, re_path
+from django.urls import path
 
 from uploads_app import ingest_apis
 
@@ -17,5 +17,6 @@ urlpatterns = [
     path("ingest/es/_xpack", ingest_apis.EsXpackApi.as_view(), name="ingest-es-xpack"),
     path("ingest/es/_nodes", ingest_apis.EsNodesApi.as_view(), name="ingest-es-nodes"),
     path("ingest/es/_nodes/<path:selector>", ingest_apis.EsNodesSelectedApi.as_view(), name="ingest-es-nodes-selected"),
-    re_path(r"^ingest/es/(?P<rest>.+)$", ingest_apis.EsUnknownApi.as_view(), name="ingest-es-unknown"),
+    # Last: any other path under es/ is Elasticsearch's "no handler" 404.
+    path("ingest/es/<path:rest>", ingest_apis.EsUnknownApi.as_view(), name="ingest-es-unknown"),
 ]

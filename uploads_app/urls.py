@@ -10,4 +10,6 @@ urlpatterns = [
     path("jobs/<str:job_id>/dead-letters.csv", views.dead_letters_csv, name="job-dead-letters"),
     path("jobs/<str:job_id>/retry", views.job_retry, name="job-page-retry"),
     path("jobs/<str:job_id>/delete", views.job_delete, name="job-page-delete"),
+    path("streams/<str:stream_id>/", views.stream_detail, name="stream-page"),
+    path("streams/<str:stream_id>/dead-letters.csv", views.stream_dead_letters_csv, name="stream-dead-letters"),
 ]

@@ -1,6 +1,7 @@
 """The upload and job pages: server-rendered, live parts refreshed by htmx, actions as POST forms."""
 
 import math
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -8,20 +9,25 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from analytics import search
+from analytics.filters import EventFilters
 from config.errors import ApplicationError
 from config.kibana import discover_url
 from config.spreadsheets import csv_lines
-from ingestion import selectors
+from ingestion import selectors, stream_selectors
 from ingestion.enums import JobStatus
 from ingestion.formats import ALLOWED_EXTENSIONS
 from ingestion.job import Job
 from ingestion.log_types import LOG_TYPE_LABELS
 from ingestion.services import jobs
+from ingestion.stream import Stream
 
 JOBS_PER_PAGE = 25
 DEAD_LETTERS_PER_PAGE = 50
+LAST_EVENTS = 10
 
 
 def _job_or_404(request: HttpRequest, job_id: str) -> Job:
@@ -86,6 +92,8 @@ def job_list(request: HttpRequest) -> HttpResponse:
         "running": any(not job.finished for job in items),
         "show_owner": request.user.is_staff,
     }
+    if not request.htmx:
+        context["streams"] = stream_selectors.stream_summaries(user=request.user, today=timezone.now().date())
     template = "uploads/_job_rows.html" if request.htmx else "uploads/job_list.html"
     return render(request, template, context)
 
@@ -173,3 +181,70 @@ def _confirm(request: HttpRequest, job: Job, action: str) -> HttpResponse:
         "uploads/confirm.html",
         {"nav": "jobs", "job": job, "action": action, "cancel_url": reverse("job-page", kwargs={"job_id": job.job_id})},
     )
+
+
+# Streams: what shippers send, shown like a job.
+
+
+def _stream_or_404(request: HttpRequest, stream_id: str) -> Stream:
+    try:
+        return stream_selectors.stream_get(stream_id=stream_id, user=request.user)
+    except ApplicationError as error:
+        raise Http404(error.message) from error
+
+
+@login_required
+@require_GET
+def stream_detail(request: HttpRequest, stream_id: str) -> HttpResponse:
+    """A stream's counts per day, its rate over the last hour, its last events and its dead letters; the live part
+    refreshes itself."""
+    stream = _stream_or_404(request, stream_id)
+    dead_page = _page_number(request, "dead_page")
+    dead_letters, dead_total = stream_selectors.dead_letters_page(
+        stream=stream, page=dead_page, page_size=DEAD_LETTERS_PER_PAGE
+    )
+    detail = stream_selectors.stream_detail(stream=stream, now=timezone.now())
+    latest = search.latest(
+        user=request.user, filters=EventFilters(fields={"stream_id": (stream.stream_id,)}), size=LAST_EVENTS
+    )
+    context = {
+        "nav": "jobs",
+        "stream": stream,
+        "detail": detail,
+        "accounted": sum(detail["today"][name] for name in ("indexed", "dead_lettered", "fallback", "pending")),
+        "busiest": max(minute["received"] for minute in detail["rate"]),
+        "rate_span": (detail["rate"][0]["minute"], detail["rate"][-1]["minute"]),
+        "last_events": [_event_row(hit) for hit in latest],
+        "search_url": "/search/?" + urlencode({"stream_id": stream.stream_id}),
+        "dead_letters": dead_letters,
+        "dead_total": dead_total,
+        "dead_page": dead_page,
+        "dead_pages": max(1, math.ceil(dead_total / DEAD_LETTERS_PER_PAGE)),
+    }
+    template = "uploads/_stream_live.html" if request.htmx else "uploads/stream_detail.html"
+    return render(request, template, context)
+
+
+def _event_row(hit: dict) -> dict:
+    source = hit["source"]
+    return {
+        "id": hit["id"],
+        "time": source.get("@timestamp"),
+        "ingested_at": source.get("ingested_at"),
+        # Its message when it has one, else the whole event (shown as compact JSON).
+        "text": source.get("message") or source,
+    }
+
+
+@login_required
+@require_GET
+def stream_dead_letters_csv(request: HttpRequest, stream_id: str) -> StreamingHttpResponse:
+    """The stream's rejected lines (received, line, reason, raw); cells are safe to open in a spreadsheet."""
+    stream = _stream_or_404(request, stream_id)
+    rows = (
+        (row["at"].isoformat(), row["line"], row["reason"], row["raw"])
+        for row in stream_selectors.dead_letters_iter(stream=stream)
+    )
+    response = StreamingHttpResponse(csv_lines(["received_at", "line", "reason", "raw"], rows), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{_ascii(stream.name)}-rejected-lines.csv"'
+    return response

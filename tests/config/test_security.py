@@ -19,7 +19,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from tests.conftest import fresh_user_id
 
 ROOT = Path(__file__).resolve().parents[2]
-PUBLIC = {"api/health", "accounts/login/", "admin/login/"}
+# Signing in needs no session: the pages, and the JWT pair from a password (or a new access from a refresh token).
+PUBLIC = {"api/health", "accounts/login/", "admin/login/", "api/auth/token", "api/auth/token/refresh"}
 # Signing out needs no session (and changes nothing without one).
 SIGN_OUT = {"accounts/logout/", "admin/logout/"}
 pytestmark = pytest.mark.django_db
