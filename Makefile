@@ -71,6 +71,7 @@ run: install .env services
 	echo "  login       admin / $$(cat var/admin-password)"; \
 	echo "  API token   $(PY) manage.py create_api_token admin"; \
 	echo "  health      http://127.0.0.1:8000/api/health"; \
+	echo "  ingest      http://127.0.0.1:8000/api/ingest (NDJSON), Elasticsearch-compatible http://127.0.0.1:$${INGEST_ES_PORT:-9201}/ (README: shippers)"; \
 	echo "  flower      http://127.0.0.1:5555/  (login $${FLOWER_BASIC_AUTH})"; \
 	echo "  logs        var/log/";  echo "  stop        make stop"
 

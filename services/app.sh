@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Starts or stops the app processes: gunicorn (8000), Celery worker and beat, Flower (5555).
+# Starts or stops the app processes: gunicorn (8000), the ingest port's gunicorn (INGEST_ES_PORT, 9201), Celery
+# worker and beat, Flower (5555).
 # Usage: services/app.sh start|stop    Output of each process goes to var/log/<name>.log.
 set -euo pipefail
 # shellcheck source=services/lib.sh
@@ -29,6 +30,9 @@ healthy() { curl -sf -o /dev/null http://127.0.0.1:8000/api/health; }
 start() {
   # --keep-alive 0: a refused upload's unread body is never drained, the connection just closes.
   launch web "$BIN/gunicorn" config.wsgi --bind 127.0.0.1:8000 --workers 2 --threads 4 --timeout 600 --keep-alive 0
+  # The Elasticsearch-compatible ingest endpoints at the root of their own port, for shippers that take no path.
+  launch ingest "$BIN/gunicorn" config.ingest_wsgi --bind "127.0.0.1:${INGEST_ES_PORT:-9201}" --workers 2 --threads 4 \
+    --timeout 120 --keep-alive 0
   launch worker "$BIN/celery" -A config worker --loglevel INFO --concurrency 2 -n "worker@%h"
   launch beat "$BIN/celery" -A config beat --loglevel INFO --schedule var/run/celerybeat-schedule
   # config.flower: Flower with its login on every path (its /metrics would be open otherwise).
@@ -44,7 +48,7 @@ start() {
 
 stop() {
   local name
-  for name in flower beat worker web; do stop_daemon "$name" "var/run/$name.pid" 10; done
+  for name in flower beat worker ingest web; do stop_daemon "$name" "var/run/$name.pid" 10; done
 }
 
 dispatch "$@"

@@ -15,6 +15,7 @@ def test_compose_names_every_service_with_a_healthcheck_for_each_server():
 
     assert set(services) == {
         "web",
+        "ingest",
         "worker",
         "beat",
         "flower",
@@ -27,7 +28,7 @@ def test_compose_names_every_service_with_a_healthcheck_for_each_server():
         "kibana-setup",
         "proxy",
     }
-    for server in ("redis", "mongo", "postgres", "elasticsearch", "kibana", "web"):
+    for server in ("redis", "mongo", "postgres", "elasticsearch", "kibana", "web", "ingest"):
         assert "healthcheck" in services[server], server
     assert services["elasticsearch"]["image"].endswith(":8.19.21")
     assert services["kibana"]["image"].endswith(":8.19.21")
@@ -62,11 +63,21 @@ def test_the_public_entry_limits_request_bodies_before_django():
     proxy = compose["services"]["proxy"]
     config = (ROOT / "docker" / "nginx.conf").read_text()
 
-    assert proxy["ports"] == ["127.0.0.1:8000:80"]
+    assert proxy["ports"] == ["127.0.0.1:8000:80", "127.0.0.1:9201:9201"]
     assert "ports" not in compose["services"]["web"]  # only reachable through the proxy
+    assert "ports" not in compose["services"]["ingest"]
     assert re.search(r"client_max_body_size 101m;", config)
+    assert re.search(r"listen 9201;\s+# [^\n]*\n\s+client_max_body_size 11m;", config)
     assert re.search(r"client_body_timeout \d+s;", config)
     assert "proxy_pass http://web:8000;" in config
+    assert "proxy_pass http://ingest:9201;" in config
+
+
+def test_the_ingest_port_runs_the_es_compatible_app_of_the_same_image():
+    services = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]
+
+    assert services["ingest"]["build"] == services["web"]["build"]
+    assert services["ingest"]["command"].startswith("gunicorn config.ingest_wsgi --bind 0.0.0.0:9201")
 
 
 def test_elasticsearch_and_kibana_need_a_login_whose_passwords_come_from_the_env_file():
