@@ -181,8 +181,18 @@ class EsView(IngestView):
 ES_SCHEMA = {"tags": ["ingest (Elasticsearch-compatible)"]}
 ES_ERRORS = {
     code: OpenApiResponse(OpenApiTypes.OBJECT, description="Elasticsearch's error shape")
-    for code in (400, 401, 413, 429, 503)
+    for code in (400, 401, 413, 415, 429, 503)
 }
+ES_PROBE = {200: OpenApiTypes.OBJECT, 401: ES_ERRORS[401]}
+BULK_EXAMPLE = OpenApiExample(
+    "An index and a create action",
+    value='{"index": {"_index": "web-logs"}}\n'
+    '{"@timestamp": "2018-07-22T00:39:02.912Z", "clientip": "223.87.60.27", "response": 200}\n'
+    '{"create": {"_index": "web-logs", "_id": "evt-2"}}\n'
+    '{"@timestamp": "2018-07-22T03:26:21.326Z", "clientip": "130.246.123.197", "response": 200}\n',
+    request_only=True,
+    media_type=NDJSON,
+)
 
 
 class EsRootApi(EsView):
@@ -190,7 +200,7 @@ class EsRootApi(EsView):
         **ES_SCHEMA,
         summary="Elasticsearch root (version probe)",
         description="What shippers read before they send: an Elasticsearch 8 version and the product header.",
-        responses={200: OpenApiTypes.OBJECT, 401: ES_ERRORS[401]},
+        responses=ES_PROBE,
     )
     def get(self, request: Request) -> Response:
         return Response(es_format.root())
@@ -209,6 +219,7 @@ class EsBulkApi(EsView):
         ],
         request={NDJSON: OpenApiTypes.BINARY},
         responses={200: OpenApiTypes.OBJECT, **ES_ERRORS},
+        examples=[BULK_EXAMPLE],
     )
     def post(self, request: Request, index: str | None = None) -> Response:
         started = time.perf_counter()
@@ -235,6 +246,7 @@ class EsBulkApi(EsView):
         description="The same as POST.",
         request={NDJSON: OpenApiTypes.BINARY},
         responses={200: OpenApiTypes.OBJECT, **ES_ERRORS},
+        examples=[BULK_EXAMPLE],
     )
     def put(self, request: Request, index: str | None = None) -> Response:
         return self.post(request, index)
@@ -251,6 +263,7 @@ class EsIndexBulkApi(EsBulkApi):
         parameters=[OpenApiParameter("log_type", str, required=False)],
         request={NDJSON: OpenApiTypes.BINARY},
         responses={200: OpenApiTypes.OBJECT, **ES_ERRORS},
+        examples=[BULK_EXAMPLE],
     )
     def post(self, request: Request, index: str | None = None) -> Response:
         return super().post(request, index)
@@ -262,6 +275,7 @@ class EsIndexBulkApi(EsBulkApi):
         description="The same as POST.",
         request={NDJSON: OpenApiTypes.BINARY},
         responses={200: OpenApiTypes.OBJECT, **ES_ERRORS},
+        examples=[BULK_EXAMPLE],
     )
     def put(self, request: Request, index: str | None = None) -> Response:
         return super().post(request, index)
@@ -294,34 +308,44 @@ class EsRootWithoutSlashApi(EsRootApi):
 
 
 class EsClusterHealthApi(EsView):
-    @extend_schema(**ES_SCHEMA, summary="Elasticsearch _cluster/health", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(**ES_SCHEMA, summary="Elasticsearch _cluster/health", responses=ES_PROBE)
     def get(self, request: Request) -> Response:
         return Response(es_format.cluster_health())
 
 
 class EsCatHealthApi(EsView):
+    FORMATS = ("json", "text")
+
     @extend_schema(
         **ES_SCHEMA,
         summary="Elasticsearch _cat/health",
         description="rsyslog's omelasticsearch checks it (HEAD) before sending and to resume after an outage.",
-        parameters=[OpenApiParameter("format", str, required=False, enum=["json", "text"])],
-        responses={200: OpenApiTypes.STR},
+        parameters=[OpenApiParameter("format", str, required=False, enum=FORMATS)],
+        responses={
+            (200, "text/plain"): OpenApiTypes.STR,
+            (200, "application/json"): {"type": "array", "items": {"type": "object"}},
+            (400, "application/json"): ES_ERRORS[400],
+            (401, "application/json"): ES_ERRORS[401],
+        },
     )
     def get(self, request: Request):
-        rows = es_format.cat_health(timezone.now(), as_json=request.query_params.get("format") == "json")
+        chosen = request.query_params.get("format") or "text"
+        if chosen not in self.FORMATS:
+            raise ApplicationError(f"format: one of {', '.join(self.FORMATS)}, not [{chosen[:20]}]")
+        rows = es_format.cat_health(timezone.now(), as_json=chosen == "json")
         if isinstance(rows, list):
             return Response(rows)
         return HttpResponse(rows, content_type="text/plain; charset=UTF-8")
 
 
 class EsLicenseApi(EsView):
-    @extend_schema(**ES_SCHEMA, summary="Elasticsearch _license", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(**ES_SCHEMA, summary="Elasticsearch _license", responses=ES_PROBE)
     def get(self, request: Request) -> Response:
         return Response(es_format.license_info())
 
 
 class EsXpackApi(EsView):
-    @extend_schema(**ES_SCHEMA, summary="Elasticsearch _xpack", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(**ES_SCHEMA, summary="Elasticsearch _xpack", responses=ES_PROBE)
     def get(self, request: Request) -> Response:
         return Response(es_format.xpack_info())
 
@@ -331,7 +355,7 @@ class EsNodesApi(EsView):
         **ES_SCHEMA,
         summary="Elasticsearch _nodes",
         description="Also `_nodes/<selector>` (e.g. `_nodes/http`), with the same answer.",
-        responses={200: OpenApiTypes.OBJECT},
+        responses=ES_PROBE,
     )
     def get(self, request: Request, selector: str = "") -> Response:
         return Response(es_format.nodes_info(request.get_host()))

@@ -16,6 +16,12 @@ from config.errors import ApplicationError, error_responses
 from config.lockout import lockout_message
 
 TOKEN_PAIR = inline_serializer("JwtPair", {"access": serializers.CharField(), "refresh": serializers.CharField()})
+# The requests as the schema states them: no field may be blank (the views refuse that with a 400).
+NOT_BLANK = r"\S"
+CREDENTIALS = inline_serializer(
+    "JwtCredentials", {"username": serializers.RegexField(NOT_BLANK), "password": serializers.RegexField(NOT_BLANK)}
+)
+REFRESH = inline_serializer("JwtRefresh", {"refresh": serializers.RegexField(NOT_BLANK)})
 
 
 class TokenObtainApi(TokenObtainPairView):
@@ -24,6 +30,7 @@ class TokenObtainApi(TokenObtainPairView):
         description="A username and password give an access token (`Authorization: Bearer <access>`, valid "
         "`JWT_ACCESS_MINUTES`, 10 min by default) and a refresh token. Wrong passwords count towards the sign-in "
         "lockout: after `LOGIN_FAILURE_LIMIT` of them the pair of username and address gets 429.",
+        request=CREDENTIALS,
         responses={200: TOKEN_PAIR, **error_responses(400, 401, 429)},
     )
     def post(self, request: Request, *args, **kwargs) -> Response:
@@ -41,6 +48,7 @@ class TokenRefreshApi(TokenRefreshView):
     @extend_schema(
         summary="Refresh a JWT access token",
         description="A refresh token gives a new access token.",
+        request=REFRESH,
         responses={
             200: inline_serializer("JwtAccess", {"access": serializers.CharField()}),
             **error_responses(400, 401),
