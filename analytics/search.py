@@ -119,6 +119,8 @@ def search_page(
 def latest(*, user: AbstractBaseUser, filters: EventFilters, sort: str = "-ingested_at", size: int = 10) -> list[dict]:
     """The first few hits in one plain search (no point in time: a page that refreshes must not open one each time)."""
     search = scoped_search(user, filters).sort(*_sort(sort)).extra(size=max(1, min(size, MAX_PAGE_SIZE)))
+    # Before the first daily index exists there is no alias to search: no hits, not an error.
+    search = search.params(ignore_unavailable=True, allow_no_indices=True)
     hits = _run(search)["hits"]["hits"]
     return [{"id": hit["_id"], "index": hit["_index"], "source": hit["_source"]} for hit in hits]
 

@@ -29,6 +29,7 @@ from uploads_app.apis import LineErrorSerializer
 from uploads_app.authentication import IngestAuthentication
 
 NDJSON = "application/x-ndjson"
+MAX_LOG_TYPE = 40
 
 
 def _body(request: Request) -> Iterator[bytes]:
@@ -90,7 +91,7 @@ class IngestApi(IngestView):
             help_text="the stream's name (default: default); with your user and the log type it names the stream",
         )
         log_type = serializers.CharField(
-            required=False, allow_blank=True, default="", max_length=40, help_text="empty: guessed per batch"
+            required=False, allow_blank=True, default="", max_length=MAX_LOG_TYPE, help_text="empty: guessed per batch"
         )
 
     @extend_schema(
@@ -215,7 +216,12 @@ class EsBulkApi(EsView):
         "as a real index. A document with no readable timestamp is rejected per item and dead-lettered. The "
         "answer is Elasticsearch's: `{took, errors, items}`, per item 201 or 400.",
         parameters=[
-            OpenApiParameter("log_type", str, required=False, description="the streams' log type (empty: guessed)")
+            OpenApiParameter(
+                "log_type",
+                {"type": "string", "maxLength": MAX_LOG_TYPE},
+                required=False,
+                description="the streams' log type (empty: guessed)",
+            )
         ],
         request={NDJSON: OpenApiTypes.BINARY},
         responses={200: OpenApiTypes.OBJECT, **ES_ERRORS},
@@ -225,13 +231,10 @@ class EsBulkApi(EsView):
         started = time.perf_counter()
         if index is not None and (problem := stream_name_problem(index)):
             raise ApplicationError(problem)
-        receipt = _receive(
-            request,
-            bulk_lines,
-            stream=index or DEFAULT_STREAM,
-            log_type=request.query_params.get("log_type", "")[:40],
-            keep_items=True,
-        )
+        log_type = request.query_params.get("log_type", "")
+        if len(log_type) > MAX_LOG_TYPE:
+            raise ApplicationError(f"log_type: at most {MAX_LOG_TYPE} characters")
+        receipt = _receive(request, bulk_lines, stream=index or DEFAULT_STREAM, log_type=log_type, keep_items=True)
         return Response(
             {
                 "took": round((time.perf_counter() - started) * 1000),
@@ -260,7 +263,7 @@ class EsIndexBulkApi(EsBulkApi):
         operation_id="ingest_es_index_bulk_create",
         summary="Elasticsearch _bulk into a named stream",
         description="As `_bulk`, the path's index naming the stream of actions without an `_index`.",
-        parameters=[OpenApiParameter("log_type", str, required=False)],
+        parameters=[OpenApiParameter("log_type", {"type": "string", "maxLength": MAX_LOG_TYPE}, required=False)],
         request={NDJSON: OpenApiTypes.BINARY},
         responses={200: OpenApiTypes.OBJECT, **ES_ERRORS},
         examples=[BULK_EXAMPLE],

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from analytics import search
 from analytics.filters import EventFilters
 from config.errors import ApplicationError
+from config.es import CLIENT_UNREACHABLE
 from config.kibana import discover_url
 from config.spreadsheets import csv_lines
 from ingestion import selectors, stream_selectors
@@ -204,10 +205,15 @@ def stream_detail(request: HttpRequest, stream_id: str) -> HttpResponse:
         stream=stream, page=dead_page, page_size=DEAD_LETTERS_PER_PAGE
     )
     detail = stream_selectors.stream_detail(stream=stream, now=timezone.now())
-    latest = search.latest(
-        user=request.user, filters=EventFilters(fields={"stream_id": (stream.stream_id,)}), size=LAST_EVENTS
-    )
+    try:
+        latest = search.latest(
+            user=request.user, filters=EventFilters(fields={"stream_id": (stream.stream_id,)}), size=LAST_EVENTS
+        )
+        events_error = None
+    except CLIENT_UNREACHABLE:
+        latest, events_error = [], "The search index cannot be reached right now; the counts above are still exact."
     context = {
+        "events_error": events_error,
         "nav": "jobs",
         "stream": stream,
         "detail": detail,

@@ -25,7 +25,7 @@ from config.es import get_es
 from ingestion import files, geoip
 from ingestion import repository as repo
 from ingestion import stream_repository as streams_repo
-from ingestion.bulk import encode_with_id, send, write_fallback_documents
+from ingestion.bulk import encode_with_id, refresh, send, write_fallback_documents
 from ingestion.dispatch import dispatch_stream_batch, notify_job_finished
 from ingestion.documents import daily_index, ensure_index_templates
 from ingestion.field_types import infer_field_types
@@ -53,6 +53,8 @@ REDISPATCH_AFTER = dt.timedelta(minutes=2)
 # Windows are closed once they ended this long ago and every batch in them is done; the beat looks this far back.
 WINDOW_GRACE = dt.timedelta(seconds=30)
 WINDOW_LOOKBACK = dt.timedelta(hours=1)
+# A batch whose processing killed its worker this many times is set aside (dead-lettered), not run again.
+MAX_WORKER_CRASHES = 3
 # Lines of a batch read to guess the log type of a stream that names none.
 TYPE_SAMPLE = 200
 # Elasticsearch's own error types, so a shipper's log reads as it would against Elasticsearch.
@@ -305,11 +307,27 @@ def batch_process(*, batch_id: str) -> dict | None:
     """Parse, enrich and index a queued batch; what cannot be indexed is dead-lettered or goes to the fallback index.
 
     Safe to run twice: the documents' ids are deterministic and the dead letters' too. A batch already done (the
-    sweeper's re-dispatch of one a worker finished meanwhile) is left alone.
+    sweeper's re-dispatch of one a worker finished meanwhile) is left alone. Each run is recorded when it starts
+    and when it ends, so a batch whose processing kills its worker is recognised and set aside, not run forever.
     """
     batch = streams_repo.batch_get(batch_id)
     if batch is None or batch.state == BatchState.DONE:
         return None
+    start_id, crashed = repo.task_start(f"batch:{batch_id}", batch_id)
+    try:
+        if crashed >= MAX_WORKER_CRASHES:
+            return _give_up(
+                batch,
+                f"Processing this batch stopped its worker {crashed} times; its lines were set "
+                "aside instead of being tried forever",
+            )
+        return _process(batch)
+    finally:
+        repo.task_finish(start_id)
+
+
+def _process(batch: Batch) -> dict | None:
+    batch_id = batch.batch_id
     if batch.ingested_at is None:
         batch = _with(batch, ingested_at=now())
         streams_repo.batch_update(batch_id, {"ingested_at": batch.ingested_at})
@@ -338,10 +356,44 @@ def batch_process(*, batch_id: str) -> dict | None:
     }
     if indexed + len(set_aside) + len(rejected) != batch.accepted:
         logger.error("batch %s: %s of %s accepted lines accounted for", batch_id, result, batch.accepted)
-    streams_repo.batch_update(batch_id, result)
-    repo.release_claims(batch_id)
+    return _finish(batch, result)
+
+
+def _finish(batch: Batch, result: dict) -> dict:
+    streams_repo.batch_update(batch.batch_id, result)
+    repo.release_claims(batch.batch_id)
+    repo.task_starts_delete(batch.batch_id)
     files.batch_delete(batch.file)
     return {name: result[name] for name in ("indexed", "dead_lettered", "fallback")}
+
+
+def _give_up(batch: Batch, reason: str) -> dict:
+    """Dead-letter every accepted line of a batch that cannot be processed, and close it; the counts add up."""
+    logger.error("batch %s set aside: %s", batch.batch_id, reason)
+    streams_repo.dead_letters_insert(
+        {
+            "stream_id": batch.stream_id,
+            "batch_id": batch.batch_id,
+            "owner_id": batch.owner_id,
+            "line": line,
+            "raw": raw.decode(errors="replace"),
+            "reason": reason,
+            "at": batch.received_at,
+        }
+        for _doc_id, line, raw in _entries(batch)
+    )
+    return _finish(
+        batch,
+        {
+            "state": BatchState.DONE.value,
+            "indexed": 0,
+            "dead_lettered": batch.received,
+            "fallback": 0,
+            "pending": 0,
+            "processed_at": now(),
+            "indices": [],
+        },
+    )
 
 
 def _with(batch: Batch, **changes) -> Batch:
@@ -483,6 +535,10 @@ def _window_start(moment: dt.datetime, size: dt.timedelta) -> dt.datetime:
     return dt.datetime.fromtimestamp(moment.timestamp() // seconds * seconds, dt.UTC)
 
 
+def _window_event_id(stream_id: str, start: dt.datetime) -> str:
+    return f"{stream_id}:{start:%Y%m%dT%H%M}:window"
+
+
 def stream_windows_close(*, at: dt.datetime) -> int:
     """Record a "stream window closed" event for each stream with batches processed in a window that has ended
     (windows of STREAM_WINDOW_MINUTES, by `ingested_at`), once all of them are done; returns how many were new.
@@ -494,12 +550,19 @@ def stream_windows_close(*, at: dt.datetime) -> int:
     windows: dict[tuple[str, dt.datetime], list[Batch]] = {}
     for batch in streams_repo.batches_ingested_between(end - WINDOW_LOOKBACK, end):
         windows.setdefault((batch.stream_id, _window_start(batch.ingested_at, size)), []).append(batch)
+    ready = {
+        key: batches
+        for key, batches in sorted(windows.items())
+        # A window with a batch still running is closed on a later pass.
+        if all(batch.state == BatchState.DONE for batch in batches) and repo.event_get(_window_event_id(*key)) is None
+    }
+    if ready:
+        # Consumers search the window's documents at once: make the last batches' ones searchable first.
+        refresh(get_es(), settings.LOGS_INDEX_PREFIX)
     closed = 0
-    for (stream_id, start), batches in sorted(windows.items()):
-        if any(batch.state != BatchState.DONE for batch in batches):
-            continue  # a batch still running in it: closed on a later pass
+    for (stream_id, start), batches in ready.items():
         event = {
-            "_id": f"{stream_id}:{start:%Y%m%dT%H%M}:window",
+            "_id": _window_event_id(stream_id, start),
             "kind": STREAM_WINDOW_CLOSED,
             "stream_id": stream_id,
             "stream": batches[0].stream,

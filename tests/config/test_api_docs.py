@@ -39,8 +39,14 @@ def test_the_schema_is_valid_openapi_3(schema):
     assert schema["openapi"].startswith("3.")
 
 
+# Routes the schema leaves out on purpose: the Elasticsearch-compatible root without its slash and `_nodes` with a
+# node selector (the same operations as the listed /api/ingest/es/ and _nodes), and the catch-all answering
+# Elasticsearch's "no handler found" 404 for the APIs the platform does not have.
+UNLISTED = {"/api/ingest/es", "/api/ingest/es/_nodes/{selector}", "/api/ingest/es/{rest}"}
+
+
 def test_the_schema_documents_every_api_endpoint_with_its_errors(schema):
-    assert set(schema["paths"]) == api_routes(get_resolver().url_patterns)
+    assert set(schema["paths"]) == api_routes(get_resolver().url_patterns) - UNLISTED
     upload = schema["paths"]["/api/logs/upload"]["post"]
     assert {"201", "400", "413", "429", "503"} <= set(upload["responses"])
     assert "multipart/form-data" in upload["requestBody"]["content"]

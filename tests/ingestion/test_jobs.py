@@ -171,7 +171,7 @@ def test_a_finished_job_leaves_one_job_finished_event_per_attempt(celery_worker,
     api_client.post(f"/api/logs/jobs/{data['job_id']}/retry")
     wait_for_job(api_client, data["job_id"])
 
-    events = [event for event in ingestion_repo.events_since(started) if event["job_id"] == data["job_id"]]
+    events = [event for event in ingestion_repo.events_since(started) if event.get("job_id") == data["job_id"]]
 
     assert [(event["attempt"], event["status"], event["kind"]) for event in events] == [
         (1, "completed", "job.finished"),

@@ -130,3 +130,19 @@ def test_the_dashboard_counts_streamed_lines(celery_worker, api_client):
     assert board["ingest"]["last_24h"]["indexed"] == 40
     assert board["ingest"]["last_24h"]["dead_lettered"] == 1
     assert board["ingest"]["per_day"][-1]["indexed"] == 40
+
+
+def test_a_batch_that_keeps_killing_its_worker_is_set_aside_with_the_reason(celery_worker, api_client):
+    with worker_paused():
+        result = ingest(api_client, ACCESS, stream="poison").json()
+        batch = stream_repository.batch_latest(result["stream_id"])
+        for _ in range(3):  # three runs of it that started and never finished: their worker died
+            repository.task_start(f"batch:{batch.batch_id}", batch.batch_id)
+
+    counts = wait_until(lambda: settled(api_client, result["stream_id"]))
+
+    assert counts == {"received": 40, "indexed": 0, "dead_lettered": 40, "fallback": 0, "pending": 0}
+    letters = stream_repository.dead_letters_page(result["stream_id"], skip=0, limit=50)
+    assert len(letters) == 40
+    assert letters[0]["reason"].startswith("Processing this batch stopped its worker 3 times")
+    assert count_stream(result["stream_id"]) == 0
