@@ -156,7 +156,11 @@ def event_page(request: HttpRequest, doc_id: str) -> HttpResponse:
             "event": event,
             "canonical": canonical,
             "pretty": orjson.dumps(source, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode(),
-            "job_search_url": "/search/?" + urlencode({"job_id": source.get("job_id", "")}),
+            # A streamed event has a stream where an uploaded one has a job.
+            "same_source_url": "/search/?"
+            + urlencode(
+                {"stream_id": source["stream_id"]} if source.get("stream_id") else {"job_id": source.get("job_id", "")}
+            ),
         },
     )
 

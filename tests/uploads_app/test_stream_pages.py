@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 
 import pytest
 from django.test import Client
@@ -80,3 +81,13 @@ def test_the_stream_page_sends_an_anonymous_visitor_to_sign_in(client):
 
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
+
+
+def test_a_streamed_events_page_links_to_its_stream(browser_client, stream):
+    page = browser_client.get(f"/streams/{stream['stream_id']}/").content.decode()
+    event_url = re.search(r'href="(/search/events/[^"]+/)"', page).group(1)
+
+    event = browser_client.get(event_url).content.decode()
+
+    assert f'href="/streams/{stream["stream_id"]}/">Its stream</a>' in event
+    assert f'href="/search/?stream_id={stream["stream_id"]}">Events of the same stream</a>' in event
