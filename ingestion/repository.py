@@ -46,23 +46,39 @@ def _collection(name: str) -> Iterator[Collection]:
         raise ServiceUnavailable(f"The job database is unavailable ({type(error).__name__})") from error
 
 
-def ensure_indexes() -> None:
-    with _collection(UPLOADS) as uploads:
-        uploads.create_index("file_id", unique=True)
-        uploads.create_index("status")
-        uploads.create_index("created_at")
-        uploads.create_index([("owner_id", 1), ("created_at", -1)])
-        uploads.create_index([("owner_id", 1), ("sha256", 1)])
-    with _collection(CLAIMS) as claims:
-        claims.create_index([("job_id", 1), ("kind", 1)])
-    with _collection(CHUNKS) as chunks:
-        chunks.create_index("job_id")
-    with _collection(DEAD_LETTERS) as letters:
-        letters.create_index([("job_id", 1), ("line", 1)])
-    with _collection(JOB_EVENTS) as events:
-        events.create_index("created_at")
-    with _collection(TASK_STARTS) as starts:
-        starts.create_index("task_id")
+# The indexes behind each query of this module (key lists as pymongo takes them); `_id` lookups need none.
+INDEXES = {
+    UPLOADS: [
+        ([("file_id", 1)], {"unique": True}),
+        # Job lists: an owner's or everyone's, filtered by status or not, newest first; the dashboard's counts.
+        ([("owner_id", 1), ("created_at", -1)], {}),
+        ([("owner_id", 1), ("status", 1), ("created_at", -1)], {}),
+        ([("status", 1), ("created_at", -1)], {}),
+        ([("created_at", -1)], {}),
+        # The watchdog: pending by dispatch time, processing by start time.
+        ([("status", 1), ("dispatched_at", 1)], {}),
+        ([("status", 1), ("started_at", 1)], {}),
+        ([("owner_id", 1), ("sha256", 1), ("created_at", -1)], {}),
+        ([("finished_at", 1)], {}),
+    ],
+    CLAIMS: [([("job_id", 1), ("kind", 1)], {})],
+    CHUNKS: [([("job_id", 1), ("attempt", 1)], {})],
+    DEAD_LETTERS: [([("job_id", 1), ("line", 1)], {}), ([("job_id", 1), ("chunk", 1)], {})],
+    JOB_EVENTS: [([("created_at", 1)], {})],
+    TASK_STARTS: [([("task_id", 1)], {}), ([("job_id", 1)], {})],
+}
+
+
+def ensure_indexes() -> list[tuple[str, str, bool]]:
+    """Create the indexes that are missing; returns (collection, index, created) for each, so a rerun creates none."""
+    report = []
+    for name, indexes in INDEXES.items():
+        with _collection(name) as collection:
+            existing = set(collection.index_information())
+            for keys, options in indexes:
+                index = collection.create_index(keys, **options)
+                report.append((name, index, index not in existing))
+    return report
 
 
 # Jobs

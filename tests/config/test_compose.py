@@ -65,3 +65,12 @@ def test_the_public_entry_limits_request_bodies_before_django():
     assert re.search(r"client_max_body_size 101m;", config)
     assert re.search(r"client_body_timeout \d+s;", config)
     assert "proxy_pass http://web:8000;" in config
+
+
+def test_the_mongodb_indexes_are_made_before_the_app_serves_in_compose_and_by_make_run():
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    web = compose["services"]["web"]["command"]
+    run_target = re.search(r"^run:.*?(?=^\S)", (ROOT / "Makefile").read_text(), re.DOTALL | re.MULTILINE).group()
+
+    assert web.index("python manage.py ensure_indexes &&") < web.index("gunicorn")
+    assert run_target.index("manage.py ensure_indexes") < run_target.index("services/app.sh start")
