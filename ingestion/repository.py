@@ -327,6 +327,21 @@ def events_since(since: dt.datetime, *, limit: int = 500) -> list[dict]:
         return list(events.find({"created_at": {"$gte": since}}).sort("created_at", 1).limit(limit))
 
 
+def events_unmarked(consumer: str, *, since: dt.datetime, until: dt.datetime, limit: int) -> list[dict]:
+    """Events between two moments not marked as claimed by this consumer, oldest first.
+
+    The filter runs in MongoDB, so claimed events never crowd the unclaimed ones out of the page.
+    """
+    query = {"created_at": {"$gte": since, "$lte": until}, "claimed_by": {"$ne": consumer}}
+    with _collection(JOB_EVENTS) as events:
+        return list(events.find(query).sort("created_at", 1).limit(limit))
+
+
+def events_mark(event_ids: list[str], consumer: str) -> None:
+    with _collection(JOB_EVENTS) as events:
+        events.update_many({"_id": {"$in": event_ids}}, {"$addToSet": {"claimed_by": consumer}})
+
+
 def event_claimed(event_ids: list[str], consumer: str) -> set[str]:
     """Which of these events the consumer has already claimed."""
     with _collection(EVENT_CLAIMS) as claims:
@@ -335,10 +350,17 @@ def event_claimed(event_ids: list[str], consumer: str) -> set[str]:
 
 
 def event_claim(event_id: str, consumer: str) -> bool:
-    """Take one event for one consumer; False when that consumer already has it."""
+    """Take one event for one consumer; False when that consumer already has it.
+
+    The unique claim is the truth. The mark on the event (`claimed_by`) only lets the sweep query the
+    unclaimed ones; FerretDB 1.x may lose a mark written concurrently with another consumer's, and the
+    sweep sets it again when it finds the claim.
+    """
     with _collection(EVENT_CLAIMS) as claims:
         try:
             claims.insert_one({"_id": f"{consumer}:{event_id}", "consumer": consumer, "event_id": event_id})
         except DuplicateKeyError:
             return False
+    with _collection(JOB_EVENTS) as events:
+        events.update_one({"_id": event_id}, {"$addToSet": {"claimed_by": consumer}})
     return True
