@@ -212,7 +212,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
-        "JobStatusEnum": ["pending", "processing", "completed", "completed_with_errors", "failed"],
+        # Dotted paths: drf-spectacular imports them lazily, so config imports no app.
+        "JobStatusEnum": "ingestion.enums.JobStatus.values",
         "HealthStatusEnum": ["up", "down"],
         "AlertStatusEnum": "analytics.fraud.models.FraudAlert.Status",
         "AlertTierEnum": "analytics.fraud.models.FraudAlert.Tier",

@@ -58,3 +58,9 @@ def test_the_docs_page_loads_only_files_served_by_the_app(admin_client):
     assert [asset for asset in assets if asset.startswith(("http:", "https:", "//"))] == []
     for asset in assets:
         assert admin_client.get(asset).status_code == 200, asset
+
+
+def test_the_job_status_enum_of_the_schema_is_the_one_of_the_code(schema):
+    from ingestion.enums import JobStatus
+
+    assert schema["components"]["schemas"]["JobStatusEnum"]["enum"] == [status.value for status in JobStatus]
