@@ -167,9 +167,11 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# A message a dead worker took is handed out again after this long (Redis visibility timeout); the tasks
-# are short (one chunk) and idempotent, so a rare second run of a slow one is harmless.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("LOGS_TASK_VISIBILITY_SECONDS", 90, minimum=10)}
+# A message a dead worker took is handed out again after this long (Redis visibility timeout). A stage may
+# run longer (30 min limit): while it runs it refreshes a heartbeat every third of this, and a second
+# delivery of a task whose heartbeat is fresh waits instead of running it (ingestion/services/deliveries.py).
+LOGS_TASK_VISIBILITY_SECONDS = env_int("LOGS_TASK_VISIBILITY_SECONDS", 90, minimum=10)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": LOGS_TASK_VISIBILITY_SECONDS}
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_TASK_SEND_SENT_EVENT = True

@@ -218,19 +218,45 @@ def release_claims(job_id: str, keep: str | None = None) -> None:
         claims.delete_many({"job_id": job_id, "_id": {"$ne": keep}} if keep else {"job_id": job_id})
 
 
-# Task starts: a start never marked finished is a worker that died running it.
+# Task starts: one per delivery of a stage task, with a heartbeat while it runs (services/deliveries.py).
 
 
-def task_start(task_id: str, job_id: str) -> tuple[str, int]:
-    """Record that a delivery of this task starts; returns its id and how many earlier ones never finished."""
+def task_start(*, task_id: str, job_id: str, tries: int, at: dt.datetime) -> str:
+    """Record that a delivery of this task starts (its `tries`-th retry); returns the record's id."""
     start_id = uuid.uuid4().hex
     with _collection(TASK_STARTS) as starts:
-        crashed = starts.count_documents({"task_id": task_id})
-        starts.insert_one({"_id": start_id, "task_id": task_id, "job_id": job_id, "at": dt.datetime.now(dt.UTC)})
-    return start_id, crashed
+        starts.insert_one(
+            {
+                "_id": start_id,
+                "task_id": task_id,
+                "job_id": job_id,
+                "tries": tries,
+                "at": at,
+                "beat_at": at,
+                "done": False,
+            }
+        )
+    return start_id
 
 
-def task_finish(start_id: str) -> None:
+def task_starts_of(task_id: str) -> list[dict]:
+    with _collection(TASK_STARTS) as starts:
+        return list(starts.find({"task_id": task_id}))
+
+
+def task_beat(start_id: str, at: dt.datetime) -> None:
+    # Only the delivery's own heartbeat writes its record while it runs (it is marked done after the
+    # heartbeat stops), so FerretDB's read-modify-write updates lose nothing here.
+    with _collection(TASK_STARTS) as starts:
+        starts.update_one({"_id": start_id}, {"$set": {"beat_at": at}})
+
+
+def task_done(start_id: str) -> None:
+    with _collection(TASK_STARTS) as starts:
+        starts.update_one({"_id": start_id}, {"$set": {"done": True}})
+
+
+def task_start_delete(start_id: str) -> None:
     with _collection(TASK_STARTS) as starts:
         starts.delete_one({"_id": start_id})
 

@@ -271,18 +271,6 @@ def files_sweep(*, at: dt.datetime) -> int:
     return files.sweep(older_than=at - dt.timedelta(days=1), keep_work=running)
 
 
-# Worker crashes
-
-
-def task_started(*, task_id: str, job_id: str) -> tuple[str, int]:
-    """Record a task delivery's start; returns its id and how many earlier deliveries killed their worker."""
-    return repo.task_start(task_id, job_id)
-
-
-def task_finished(*, start_id: str) -> None:
-    repo.task_finish(start_id)
-
-
 # The watchdog
 
 

@@ -15,14 +15,15 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django_celery_results.models import TaskResult
 
 from ingestion import repository, tasks
 from tests.analytics.conftest import client_for
-from tests.conftest import fresh_user_id, wait_until
+from tests.conftest import Worker, fresh_user_id, wait_until
 from tests.datafiles import FRAUD_TRANSACTIONS, WEB_ACCESS_LOGS
 from tests.faults import servers
 from tests.faults.figures import record
-from tests.helpers import count_documents, upload, upload_and_wait, wait_for_job
+from tests.helpers import count_documents, upload, upload_and_wait, wait_for_job, worker_paused
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
@@ -162,6 +163,63 @@ def test_an_upload_while_redis_is_down_is_accepted_pending_and_dispatched_when_i
     assert finished["status"] == "completed"
     assert count_documents(data["file_id"]) == 300
     record("Redis down at upload", outcome="201 pending, completed when back", lost=0)
+
+
+def test_mongodb_unreachable_as_a_stage_starts_is_retried_and_the_job_completes(celery_worker, owner):
+    def retried() -> bool:
+        results = TaskResult.objects.filter(task_name="ingestion.validate", status="RETRY")
+        return results.filter(task_args__contains=data["job_id"]).exists()
+
+    with worker_paused():
+        data = upload(owner, "mongo_blip.ndjson", web_lines(500)).json()["data"]
+        servers.stop("mongodb")
+    try:
+        # The worker takes the job's first stage while MongoDB is away: a retry is queued (5 s later).
+        wait_until(retried, attempts=300)
+    finally:
+        servers.start("mongodb")
+    finished = wait_for(owner, data["job_id"])
+
+    assert finished["status"] == "completed"
+    assert finished["counts"]["indexed"] == 500
+    assert count_documents(data["file_id"]) == 500
+    record("MongoDB unreachable as a stage starts", outcome="retried, completed", lost=0)
+
+
+@pytest.mark.slow
+def test_a_stage_longer_than_the_visibility_timeout_runs_once_though_the_broker_hands_it_out_again(
+    celery_worker, owner, tmp_path
+):
+    visibility = settings.LOGS_TASK_VISIBILITY_SECONDS
+    log = tmp_path / "parse.log"
+    slow = [sys.executable, "tests/faults/slow_worker.py", "worker", "--concurrency", "2"]
+    env = {"SLOW_PARSE_LOG": str(log), "SLOW_PARSE_SECONDS": str(3 * visibility)}
+    second = Worker()
+    with another_worker(celery_worker, slow, **env):
+        data = upload(owner, "slow_parse.ndjson", web_lines(2_000)).json()["data"]
+        wait_until(lambda: log.exists() and "parsed" in log.read_text(), attempts=600)
+        # Once the message is older than the visibility timeout, a worker that starts (a supervisor adding
+        # one) takes it back from the broker while the first delivery is still parsing.
+        time.sleep(visibility)
+        second.start(slow, env=env)
+        try:
+            finished = wait_for(owner, data["job_id"], seconds=180)
+        finally:
+            second.stop()
+    lines = log.read_text().splitlines()
+    chunk = f"{data['job_id']} 0"
+
+    assert lines.count(f"delivery {chunk}") >= 2  # the broker did hand the running stage out again
+    assert lines.count(f"parsed {chunk}") == 1
+    assert finished["status"] == "completed"
+    assert finished["counts"]["indexed"] == 2_000
+    assert count_documents(data["file_id"]) == 2_000
+    record(
+        "a stage 3x longer than the visibility timeout, handed out again",
+        deliveries=lines.count(f"delivery {chunk}"),
+        ran=1,
+        duplicates=0,
+    )
 
 
 def stored_files() -> set[str]:
