@@ -125,6 +125,10 @@ LOGS_MAX_DECOMPRESSED_MB = env_int("LOGS_MAX_DECOMPRESSED_MB", 10 * LOGS_MAX_UPL
 LOGS_CHUNK_MB = env_int("LOGS_CHUNK_MB", 8, minimum=1)
 # Jobs in "processing" with no progress for this long are resumed (once) or failed by the watchdog.
 LOGS_STUCK_AFTER_MINUTES = env_int("LOGS_STUCK_AFTER_MINUTES", 15, minimum=1)
+# The watchdog runs this often (beat); it dispatches again an upload left pending this long (the broker
+# was down when it arrived).
+LOGS_WATCHDOG_SECONDS = env_int("LOGS_WATCHDOG_SECONDS", 60, minimum=1)
+LOGS_PENDING_GRACE_SECONDS = env_int("LOGS_PENDING_GRACE_SECONDS", 120, minimum=1)
 
 # Fraud screening (analytics/fraud): tier thresholds on an event's score, and rules that flag more than
 # this share of a scan's events score nothing (they describe the data, not an anomaly).
@@ -179,7 +183,7 @@ CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
-    "watchdog": {"task": "ingestion.watchdog", "schedule": 60.0},
+    "watchdog": {"task": "ingestion.watchdog", "schedule": float(LOGS_WATCHDOG_SECONDS)},
     # Catches finished jobs whose notification was lost, and rescans recent activity.
     "fraud-sweep": {"task": "analytics.fraud_sweep", "schedule": 300.0},
     "sweep-files": {"task": "ingestion.sweep_files", "schedule": 3600.0},

@@ -30,8 +30,6 @@ logger = logging.getLogger(__name__)
 ERROR_SAMPLE = 20
 # How often a chunk waiting for Elasticsearch checks whether it is back.
 RESUME_CHECK_SECONDS = 10
-# An upload the broker never saw is dispatched again after this long.
-PENDING_GRACE = dt.timedelta(minutes=2)
 
 
 def now() -> dt.datetime:
@@ -291,7 +289,8 @@ def _unfinished_chunks(job: Job) -> list[int]:
 
 def watchdog_sweep(*, at: dt.datetime) -> dict:
     """Re-dispatch jobs left pending (the broker was down); resume once, or fail, jobs that stopped moving."""
-    pending = repo.jobs_stale(status=JobStatus.PENDING, before=at - PENDING_GRACE, field="dispatched_at")
+    grace = dt.timedelta(seconds=settings.LOGS_PENDING_GRACE_SECONDS)
+    pending = repo.jobs_stale(status=JobStatus.PENDING, before=at - grace, field="dispatched_at")
     for job in pending:
         if dispatch_job(job.job_id, job.attempt):
             repo.job_update(job.job_id, {"dispatched_at": at})
