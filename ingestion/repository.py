@@ -256,6 +256,13 @@ def task_done(start_id: str) -> None:
         starts.update_one({"_id": start_id}, {"$set": {"done": True}})
 
 
+def task_last_beat(job_id: str) -> dt.datetime | None:
+    """The latest heartbeat of any task of the job, if one ever started."""
+    with _collection(TASK_STARTS) as starts:
+        found = list(starts.find({"job_id": job_id}, {"beat_at": 1}).sort("beat_at", DESCENDING).limit(1))
+    return found[0]["beat_at"] if found else None
+
+
 def task_start_delete(start_id: str) -> None:
     with _collection(TASK_STARTS) as starts:
         starts.delete_one({"_id": start_id})

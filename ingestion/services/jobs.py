@@ -277,6 +277,8 @@ def _stuck_processing(at: dt.datetime) -> list[Job]:
     stuck = []
     for job in repo.jobs_stale(status=JobStatus.PROCESSING, before=limit, field="started_at"):
         activity = [chunk.get("updated_at") for chunk in repo.chunks_of(job.job_id, job.attempt)]
+        # A stage still beating is progress too: a long one (inflating a 1 GB file) is not started twice.
+        activity.append(repo.task_last_beat(job.job_id))
         if max(filter(None, activity), default=job.started_at) < limit:
             stuck.append(job)
     return stuck
