@@ -1,8 +1,9 @@
 """The job repository: the only code touching the job collections in MongoDB.
 
 Collections: `uploads` (one document per upload, holding its job), `claims`, `chunks` (per-chunk
-results of the running attempt), `dead_letters`, and `job_events` (the "job finished" outbox that
-other apps consume). One outage policy: any MongoDB connection failure becomes ServiceUnavailable,
+results of the running attempt), `dead_letters`, `job_events` (the "job finished" outbox that
+other apps consume) with `job_event_claims`, and `task_starts` (one per delivery of a stage task, with
+its heartbeat). One outage policy: any MongoDB connection failure becomes ServiceUnavailable,
 which the API answers with 503 and the tasks retry.
 
 Works the same on MongoDB 7 and on FerretDB 1.x. FerretDB applies updates by read-modify-write, so
