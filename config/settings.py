@@ -155,6 +155,10 @@ LOGS_MAX_DECOMPRESSED_MB = env_int("LOGS_MAX_DECOMPRESSED_MB", 10 * LOGS_MAX_UPL
 LOGS_CHUNK_MB = env_int("LOGS_CHUNK_MB", 8, minimum=1)
 # Jobs in "processing" with no progress for this long are resumed (once) or failed by the watchdog.
 LOGS_STUCK_AFTER_MINUTES = env_int("LOGS_STUCK_AFTER_MINUTES", 15, minimum=1)
+# The watchdog runs this often (beat); it dispatches again an upload left pending this long (the broker
+# was down when it arrived).
+LOGS_WATCHDOG_SECONDS = env_int("LOGS_WATCHDOG_SECONDS", 60, minimum=1)
+LOGS_PENDING_GRACE_SECONDS = env_int("LOGS_PENDING_GRACE_SECONDS", 120, minimum=1)
 
 # Fraud screening (analytics/fraud): tier thresholds on an event's score, and rules that flag more than
 # this share of a scan's events score nothing (they describe the data, not an anomaly).
@@ -207,9 +211,11 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# A message a dead worker took is handed out again after this long (Redis visibility timeout); the tasks
-# are short (one chunk) and idempotent, so a rare second run of a slow one is harmless.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("LOGS_TASK_VISIBILITY_SECONDS", 90, minimum=10)}
+# A message a dead worker took is handed out again after this long (Redis visibility timeout). A stage may
+# run longer (30 min limit): while it runs it refreshes a heartbeat every third of this, and a second
+# delivery of a task whose heartbeat is fresh waits instead of running it (ingestion/services/deliveries.py).
+LOGS_TASK_VISIBILITY_SECONDS = env_int("LOGS_TASK_VISIBILITY_SECONDS", 90, minimum=10)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": LOGS_TASK_VISIBILITY_SECONDS}
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_TASK_SEND_SENT_EVENT = True
@@ -217,7 +223,7 @@ CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
-    "watchdog": {"task": "ingestion.watchdog", "schedule": 60.0},
+    "watchdog": {"task": "ingestion.watchdog", "schedule": float(LOGS_WATCHDOG_SECONDS)},
     # Catches finished jobs whose notification was lost, and rescans recent activity.
     "fraud-sweep": {"task": "analytics.fraud_sweep", "schedule": 300.0},
     "sweep-files": {"task": "ingestion.sweep_files", "schedule": 3600.0},
@@ -259,7 +265,8 @@ SPECTACULAR_SETTINGS = {
         "config.schema.every_operation_may_be_throttled",
     ],
     "ENUM_NAME_OVERRIDES": {
-        "JobStatusEnum": ["pending", "processing", "completed", "completed_with_errors", "failed"],
+        # Dotted paths: drf-spectacular imports them lazily, so config imports no app.
+        "JobStatusEnum": "ingestion.enums.JobStatus.values",
         "HealthStatusEnum": ["up", "down"],
         "AlertStatusEnum": "analytics.fraud.models.FraudAlert.Status",
         "AlertTierEnum": "analytics.fraud.models.FraudAlert.Tier",

@@ -10,6 +10,16 @@ class JobStatus(StrEnum):
     COMPLETED_WITH_ERRORS = "completed_with_errors"
     FAILED = "failed"
 
+    @property
+    def label(self) -> str:
+        """The status as people read it: "Completed with errors"."""
+        return self.value.replace("_", " ").capitalize()
+
+    @classmethod
+    def values(cls) -> list[str]:
+        """The status words, in order (the API's choices and its OpenAPI enum)."""
+        return [status.value for status in cls]
+
 
 class JobStage(StrEnum):
     QUEUED = "queued"

@@ -1,10 +1,12 @@
 """Test helpers: upload through the real API and follow the job the real worker runs."""
 
 import csv
+import datetime as dt
 import gzip
 import io
 import re
 import time
+import uuid
 from contextlib import contextmanager
 
 import orjson
@@ -13,11 +15,39 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from config.celery import app as celery_app
 from config.es import get_es
+from ingestion.enums import FINISHED
+from ingestion.formats import FileFormat
+from ingestion.job import Job, zero_counts
 from tests.datafiles import DATA_DIR as DATA
 from tests.datafiles import ECOMMERCE_ORDERS, FRAUD_TRANSACTIONS
 
-FINISHED = ("completed", "completed_with_errors", "failed")
 SCRIPT_NOTE = "Gift wrap please <script>alert(1)</script>"
+CREATED = dt.datetime(2016, 12, 1, 0, 4, 19, tzinfo=dt.UTC)
+
+
+def a_job(**changes) -> Job:
+    """A job record as an upload of the labelled fraud file makes it, for tests of the repository."""
+    job_id = uuid.uuid4().hex
+    values = {
+        "job_id": job_id,
+        "file_id": uuid.uuid4().hex,
+        "owner_id": 7,
+        "owner_name": "ana",
+        "filename": "fraud_transactions_2k.csv",
+        "file_type": "csv",
+        "file_size": 616_517,
+        "sha256": "72978a0384eb3aa79c4f826a6c1bcea9a48e71b99f51ff703d0249eae2c99420",
+        "stored_name": f"{job_id}.csv",
+        "source_name": f"{job_id}.csv",
+        "format": FileFormat("csv", "utf-8", delimiter=",", header=("EVENT_TIMESTAMP", "order_price")),
+        "total_lines": 1611,
+        "preview": [{"EVENT_TIMESTAMP": "2022-12-24T15:53:30Z", "order_price": "7.53"}],
+        "timestamp_field": "EVENT_TIMESTAMP",
+        "log_type": "",
+        "created_at": CREATED,
+        "counts": zero_counts(1611),
+    }
+    return Job(**{**values, **changes})
 
 
 def data_lines(name: str, count: int) -> bytes:

@@ -31,8 +31,6 @@ logger = logging.getLogger(__name__)
 ERROR_SAMPLE = 20
 # How often a chunk waiting for Elasticsearch checks whether it is back.
 RESUME_CHECK_SECONDS = 10
-# An upload the broker never saw is dispatched again after this long.
-PENDING_GRACE = dt.timedelta(minutes=2)
 
 
 def now() -> dt.datetime:
@@ -285,18 +283,6 @@ def indices_delete_empty(*, dry_run: bool = False) -> list[str]:
     return empty if dry_run else delete_if_empty(es, prefix, empty)
 
 
-# Worker crashes
-
-
-def task_started(*, task_id: str, job_id: str) -> tuple[str, int]:
-    """Record a task delivery's start; returns its id and how many earlier deliveries killed their worker."""
-    return repo.task_start(task_id, job_id)
-
-
-def task_finished(*, start_id: str) -> None:
-    repo.task_finish(start_id)
-
-
 # The watchdog
 
 
@@ -305,6 +291,8 @@ def _stuck_processing(at: dt.datetime) -> list[Job]:
     stuck = []
     for job in repo.jobs_stale(status=JobStatus.PROCESSING, before=limit, field="started_at"):
         activity = [chunk.get("updated_at") for chunk in repo.chunks_of(job.job_id, job.attempt)]
+        # A stage still beating is progress too: a long one (inflating a 1 GB file) is not started twice.
+        activity.append(repo.task_last_beat(job.job_id))
         if max(filter(None, activity), default=job.started_at) < limit:
             stuck.append(job)
     return stuck
@@ -317,7 +305,8 @@ def _unfinished_chunks(job: Job) -> list[int]:
 
 def watchdog_sweep(*, at: dt.datetime) -> dict:
     """Re-dispatch jobs left pending (the broker was down); resume once, or fail, jobs that stopped moving."""
-    pending = repo.jobs_stale(status=JobStatus.PENDING, before=at - PENDING_GRACE, field="dispatched_at")
+    grace = dt.timedelta(seconds=settings.LOGS_PENDING_GRACE_SECONDS)
+    pending = repo.jobs_stale(status=JobStatus.PENDING, before=at - grace, field="dispatched_at")
     for job in pending:
         if dispatch_job(job.job_id, job.attempt):
             repo.job_update(job.job_id, {"dispatched_at": at})

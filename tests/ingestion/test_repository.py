@@ -9,34 +9,7 @@ from config.errors import ServiceUnavailable
 from ingestion import repository
 from ingestion.chunking import Chunk
 from ingestion.enums import JobStage, JobStatus
-from ingestion.formats import FileFormat
-from ingestion.job import Job, zero_counts
-
-CREATED = dt.datetime(2016, 12, 1, 0, 4, 19, tzinfo=dt.UTC)
-
-
-def a_job(**changes) -> Job:
-    job_id = uuid.uuid4().hex
-    values = {
-        "job_id": job_id,
-        "file_id": uuid.uuid4().hex,
-        "owner_id": 7,
-        "owner_name": "ana",
-        "filename": "fraud_transactions_2k.csv",
-        "file_type": "csv",
-        "file_size": 616_517,
-        "sha256": "72978a0384eb3aa79c4f826a6c1bcea9a48e71b99f51ff703d0249eae2c99420",
-        "stored_name": f"{job_id}.csv",
-        "source_name": f"{job_id}.csv",
-        "format": FileFormat("csv", "utf-8", delimiter=",", header=("EVENT_TIMESTAMP", "order_price")),
-        "total_lines": 1611,
-        "preview": [{"EVENT_TIMESTAMP": "2022-12-24T15:53:30Z", "order_price": "7.53"}],
-        "timestamp_field": "EVENT_TIMESTAMP",
-        "log_type": "",
-        "created_at": CREATED,
-        "counts": zero_counts(1611),
-    }
-    return Job(**{**values, **changes})
+from tests.helpers import a_job
 
 
 def test_a_job_comes_back_exactly_as_it_was_stored():

@@ -3,15 +3,9 @@
 import orjson
 from django import template
 
-register = template.Library()
+from ingestion.enums import JobStatus
 
-STATUS_LABELS = {
-    "pending": "Pending",
-    "processing": "Processing",
-    "completed": "Completed",
-    "completed_with_errors": "Completed with errors",
-    "failed": "Failed",
-}
+register = template.Library()
 
 
 @register.filter
@@ -27,7 +21,7 @@ def bytes(size: int | None) -> str:
 
 @register.filter
 def status_label(status: str) -> str:
-    return STATUS_LABELS.get(str(status), str(status))
+    return JobStatus(status).label if status in set(JobStatus) else str(status)
 
 
 @register.filter
