@@ -66,8 +66,9 @@ def test_the_labelled_file_meets_the_precision_and_recall_targets(labelled):
 
     assert result["labelled"] == 810
     assert result["positives"] == 95
-    assert review.precision >= 0.40 and review.recall >= 0.50, review
-    assert high.precision >= 0.60 and high.recall >= 0.25, high
+    # At least where the rules stood before orders were counted once (README, "Fraud screening").
+    assert review.precision >= 0.453 and review.true_positives >= 81, review  # recall 0.853
+    assert high.precision >= 0.634 and high.true_positives >= 26, high  # recall 0.274
 
 
 def test_fraud_evaluate_prints_precision_recall_and_f1_per_rule_and_tier(labelled):
@@ -79,7 +80,7 @@ def test_fraud_evaluate_prints_precision_recall_and_f1_per_rule_and_tier(labelle
     lines = out.getvalue().splitlines()
     assert lines[0] == "810 labelled events, 95 positive (EVENT_LABEL in 1)"
     review = next(line for line in lines if line.startswith("review "))
-    assert [float(value) for value in review.split()[3:6]] == pytest.approx([0.453, 0.853, 0.591], abs=0.001)
+    assert [float(value) for value in review.split()[3:6]] == pytest.approx([0.455, 0.853, 0.593], abs=0.001)
     assert any(line.startswith("first_order_large") for line in lines)
 
 
