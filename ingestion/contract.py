@@ -25,7 +25,7 @@ from ingestion.field_names import (
     normalized,
 )
 from ingestion.log_types import LOG_TYPE_LABELS
-from ingestion.selectors import ingest_activity, job_get, jobs_by_status, shard_budget
+from ingestion.selectors import ingest_activity, job_get, jobs_by_id, jobs_by_status, shard_budget
 from ingestion.services.events import job_event_claim, job_event_get, job_event_handled, job_events_unclaimed
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "job_event_handled",
     "job_events_unclaimed",
     "job_get",
+    "jobs_by_id",
     "jobs_by_status",
     "normalize_name",
     "normalized",

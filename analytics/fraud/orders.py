@@ -39,15 +39,21 @@ def as_orders(events: list[Event]) -> list[Event]:
     merged = []
     for key, members in groups.items():
         merged.extend([_order(members)] if key[0] == "order" else _copies(members))
-    return sorted(merged, key=lambda event: (event.time, event.id))
+    return sorted(merged, key=_in_order)
+
+
+def _in_order(event: Event) -> tuple:
+    """Time, then file and line: document ids are `file_id:line`, and line 10 comes after line 9."""
+    file_id, _colon, line = event.id.rpartition(":")
+    return event.time, file_id, int(line) if line.isdigit() else 0
 
 
 def _by_upload(events: list[Event]) -> list[list[Event]]:
-    """The events grouped by job, each group in time order, the groups in job id order (a stable choice)."""
+    """The events grouped by job, each group in order, the groups in job id order (a stable choice)."""
     uploads: dict[str, list[Event]] = defaultdict(list)
     for event in events:
         uploads[event.job_id or ""].append(event)
-    return [sorted(uploads[job], key=lambda event: (event.time, event.id)) for job in sorted(uploads)]
+    return [sorted(uploads[job], key=_in_order) for job in sorted(uploads)]
 
 
 def _copies(events: list[Event]) -> list[Event]:
