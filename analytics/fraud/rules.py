@@ -23,7 +23,7 @@ EARLY_IN_THE_DATA = timedelta(days=14)
 
 @dataclass(frozen=True)
 class Event:
-    """What the rules read of one indexed event (built by the scan from the document)."""
+    """What the rules read of one indexed event, or of an order made of several (built by the scan)."""
 
     id: str
     time: datetime
@@ -433,7 +433,7 @@ RULES: dict[str, Rule] = {
         Rule(
             "amount_p90",
             "Large amount",
-            "Amount above the 90th percentile of the trailing year's amounts.",
+            "An order above the 90th percentile of the year's orders (a regular customer's: also N times their usual).",
             2,
             {"percentile": 90, "regular_orders": 12, "times_usual": 5},
             ("amount",),
@@ -442,7 +442,7 @@ RULES: dict[str, Rule] = {
         Rule(
             "amount_p95",
             "Very large amount",
-            "Amount above the 95th percentile (adds to the 90th).",
+            "An order above the 95th percentile (adds to the 90th; a regular customer's: also N times their usual).",
             1,
             {"percentile": 95, "regular_orders": 12, "times_usual": 5},
             ("amount",),
@@ -460,7 +460,7 @@ RULES: dict[str, Rule] = {
         Rule(
             "new_customer",
             "Young account ordering again",
-            "A repeat event of a customer first seen less than N days before.",
+            "A repeat order of a customer first seen less than N days before, unless most customers come back so soon.",
             3,
             {"days": 14, "usual_share": 0.75},
             ("customer",),
@@ -469,7 +469,7 @@ RULES: dict[str, Rule] = {
         Rule(
             "first_order_large",
             "First order, large amount",
-            "The customer's first event, with an amount above the 90th percentile.",
+            "The customer's first order, above the 90th percentile (a regular customer's: also N times their usual).",
             3,
             {"percentile": 90, "regular_orders": 12, "times_usual": 5},
             ("customer", "amount"),
@@ -478,7 +478,7 @@ RULES: dict[str, Rule] = {
         Rule(
             "velocity",
             "Velocity",
-            "More than K events of one customer, card or IP in a sliding window.",
+            "More than K orders of one customer, card or IP in a sliding window, and N times its and the shop's usual.",
             1,
             {"max_events": 1, "hours": 24, "times_usual": 3},
             ("customer|card|ip",),
