@@ -19,12 +19,13 @@ from ingestion.field_names import (
     DECLINE_FIELDS,
     DEVICE_FIELDS,
     LABEL_FIELDS,
+    ORDER_FIELDS,
     find_field,
     normalize_name,
     normalized,
 )
 from ingestion.log_types import LOG_TYPE_LABELS
-from ingestion.selectors import ingest_activity, job_get, jobs_by_status, shard_budget
+from ingestion.selectors import ingest_activity, job_get, jobs_by_id, jobs_by_status, shard_budget
 from ingestion.services.events import job_event_claim, job_event_get, job_event_handled, job_events_unclaimed
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "LABEL_FIELDS",
     "LOG_TYPE_LABELS",
     "NESTED_FIELDS",
+    "ORDER_FIELDS",
     "TEXT_SUBFIELD",
     "day_of_daily_index",
     "events_alias",
@@ -47,6 +49,7 @@ __all__ = [
     "job_event_handled",
     "job_events_unclaimed",
     "job_get",
+    "jobs_by_id",
     "jobs_by_status",
     "normalize_name",
     "normalized",

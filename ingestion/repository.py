@@ -107,6 +107,11 @@ def job_get(job_id: str) -> Job | None:
         return _job(uploads.find_one({"_id": job_id}))
 
 
+def jobs_get(job_ids: list[str]) -> list[Job]:
+    with _collection(UPLOADS) as uploads:
+        return [Job.from_document(document) for document in uploads.find({"_id": {"$in": job_ids}})]
+
+
 def job_get_by_file(file_id: str) -> Job | None:
     with _collection(UPLOADS) as uploads:
         return _job(uploads.find_one({"file_id": file_id}))

@@ -2,7 +2,7 @@
 
 import ast
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -27,6 +27,12 @@ def _visible(job: Job | None, user: AbstractBaseUser) -> Job:
 
 def job_get(*, job_id: str, user: AbstractBaseUser) -> Job:
     return _visible(repo.job_get(job_id), user)
+
+
+def jobs_by_id(*, job_ids: Iterable[str], user: AbstractBaseUser) -> dict[str, Job]:
+    """The jobs among `job_ids` that `user` may see, by id, in one query (e.g. for a page of alerts)."""
+    jobs = repo.jobs_get(sorted(set(job_ids)))
+    return {job.job_id: job for job in jobs if user.is_staff or job.owner_id == user.pk}
 
 
 def job_get_by_file(*, file_id: str, user: AbstractBaseUser) -> Job:

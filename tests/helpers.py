@@ -12,12 +12,14 @@ from contextlib import contextmanager
 import orjson
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django_celery_results.models import TaskResult
 
 from config.celery import app as celery_app
 from config.es import get_es
 from ingestion.enums import FINISHED
 from ingestion.formats import FileFormat
 from ingestion.job import Job, zero_counts
+from tests.conftest import wait_until
 from tests.datafiles import DATA_DIR as DATA
 from tests.datafiles import ECOMMERCE_ORDERS, FRAUD_TRANSACTIONS
 
@@ -102,6 +104,17 @@ def upload_and_wait(client, name: str, content: bytes, **extra) -> tuple[dict, d
     assert response.status_code == 201, response.json()
     data = response.json()["data"]
     return data, wait_for_job(client, data["job_id"])
+
+
+def upload_and_screen(client, name: str, content: bytes) -> dict:
+    """Upload a file and wait for the fraud screening its finished job triggers (the real path)."""
+    data, _job = upload_and_wait(client, name, content)
+    wait_until(
+        lambda: TaskResult.objects.filter(
+            task_name="analytics.fraud_scan_finished_job", task_args__contains=data["job_id"], status="SUCCESS"
+        ).exists()
+    )
+    return data
 
 
 def documents_of(file_id: str, size: int = 100) -> list[dict]:
