@@ -47,6 +47,8 @@ class Job:
     plan: list[Chunk] = field(default_factory=list)
     field_types: dict[str, str] = field(default_factory=dict)
     numeric_columns: dict[str, str] = field(default_factory=dict)
+    # The file's date order: True reads '01/12/2010' as 1 December (False, as for jobs recorded before it, 12 January).
+    day_first: bool = False
     geo: dict[str, int] = field(default_factory=dict)
     resumed: bool = False
     # The job of an earlier upload of the very same file (same sha256) by the same user, if any.

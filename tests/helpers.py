@@ -1,6 +1,7 @@
 """Test helpers: upload through the real API and follow the job the real worker runs."""
 
 import csv
+import datetime as dt
 import gzip
 import io
 import re
@@ -14,7 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from config.celery import app as celery_app
 from config.es import get_es
 from tests.datafiles import DATA_DIR as DATA
-from tests.datafiles import ECOMMERCE_ORDERS, FRAUD_TRANSACTIONS
+from tests.datafiles import ECOMMERCE_ORDERS, FRAUD_TRANSACTIONS, ONLINE_RETAIL_FRANCE
 
 FINISHED = ("completed", "completed_with_errors", "failed")
 SCRIPT_NOTE = "Gift wrap please <script>alert(1)</script>"
@@ -37,6 +38,48 @@ def transactions_on(moments: list[str]) -> bytes:
     for number, moment in enumerate(moments):
         writer.writerow(rows[number % len(rows)] | {"EVENT_TIMESTAMP": moment, "LABEL_TIMESTAMP": moment})
     return out.getvalue().encode()
+
+
+# The retail file's first 40 line items (the issue's file: 38 prices with decimals, 2 whole) and two of its
+# dearest (1,136.30: a thousands separator in a European export).
+RETAIL_SAMPLE_ROWS = (*range(40), 2131, 2132)
+
+
+def retail_sample() -> list[dict]:
+    with ONLINE_RETAIL_FRANCE.open(newline="") as source:
+        rows = list(csv.DictReader(source))
+    return [rows[number] for number in RETAIL_SAMPLE_ROWS]
+
+
+def retail_sample_csv() -> bytes:
+    """Those rows as the shared file writes them (',' between fields, 3.75, 12/1/2010 8:45)."""
+    rows = retail_sample()
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+def _decimal_comma(price: str) -> str:
+    number = float(price)
+    if number.is_integer():
+        return str(int(number))  # a whole price is written without decimals, as a spreadsheet does
+    return f"{number:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+
+
+def european_export(date_separator: str = ".") -> bytes:
+    """The same rows as a French spreadsheet exports them: ';' between fields, 3,75 and 1.136,30, and the
+    day first in dates (01.12.2010 08:45, or 01/12/2010 08:45 with `date_separator` "/")."""
+    out = io.StringIO()
+    rows = retail_sample()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), delimiter=";", lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        moment = dt.datetime.strptime(row["InvoiceDate"], "%m/%d/%Y %H:%M")
+        european_date = moment.strftime(f"%d{date_separator}%m{date_separator}%Y %H:%M")
+        writer.writerow(row | {"UnitPrice": _decimal_comma(row["UnitPrice"]), "InvoiceDate": european_date})
+    return out.getvalue().encode("cp1252")
 
 
 def orders_with_a_script_note(count: int = 5) -> bytes:
