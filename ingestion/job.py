@@ -56,6 +56,9 @@ class Job:
     # The most event days this job may have (LOGS_MAX_DAYS_PER_JOB when it was uploaded or retried), so every
     # chunk applies the same limit whichever worker runs it; None for jobs recorded before the limit existed.
     day_limit: int | None = None
+    # The last re-index of the set-aside rows: {"run", "status" (queued, done, failed), "requested_at",
+    # "finished_at", "moved", "still_set_aside", "reason"}; None when there has been none this attempt.
+    reindex: dict | None = None
 
     @property
     def finished(self) -> bool:

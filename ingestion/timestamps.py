@@ -213,12 +213,11 @@ def _leading_numbers(value: object) -> tuple[int, int] | None:
     return None
 
 
-def reads_day_first(values: Iterable[object], *, european: bool) -> bool:
+def reads_day_first(values: Iterable[object]) -> bool:
     """Whether a file's dates put the day first, judged from a sample of its time values.
 
-    A first number above 12 is a day, a second one above 12 a day too (so the month comes first). A file
-    whose sample never says, such as one with every event on the 1st to the 12th, follows its convention:
-    day first when it is a European export (`european`: its numbers are written 3,75), month first otherwise.
+    A first number above 12 is a day, and so is a second one (then the month comes first). A sample that never
+    says, or says both, keeps the month first as before: only a file's own dates can tell 01/12 from 12/01.
     """
     day_first = month_first = False
     for value in values:
@@ -226,9 +225,7 @@ def reads_day_first(values: Iterable[object], *, european: bool) -> bool:
         if numbers is not None:
             day_first = day_first or numbers[0] > 12
             month_first = month_first or numbers[1] > 12
-    if day_first != month_first:
-        return day_first
-    return european and not month_first
+    return day_first and not month_first
 
 
 def format_timestamp(moment: datetime) -> str:

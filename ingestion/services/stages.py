@@ -152,7 +152,7 @@ def reading_rules(job: Job, records: list[dict]) -> dict:
         "field_types": types,
         "numeric_columns": {name: NUMERIC_NAMES[reader] for name, reader in numeric.items()},
         "timestamp_field": timestamp_field,
-        "day_first": reads_day_first(dates, european="decimal_comma" in types.values()),
+        "day_first": reads_day_first(dates),
     }
 
 
@@ -235,9 +235,9 @@ def chunk_parse(job: Job, chunk: Chunk) -> dict:
             out.write(orjson.dumps((line, doc)))
             out.write(b"\n")
             parsed += 1
-    accepted = job_days_accept(job_id=job.job_id, attempt=job.attempt, days=list(days), limit=_day_limit(job))
+    accepted = job_days_accept(job_id=job.job_id, attempt=job.attempt, days=list(days), limit=day_limit(job))
     if len(accepted) < len(days):
-        refused = _set_aside(job, chunk, path, accepted)
+        refused = _over_day_limit(job, chunk, path, accepted)
         parsed -= len(refused)
         dead = sorted(dead + refused, key=lambda row: row["line"])
     repo.dead_letters_replace(job.job_id, chunk.number, dead)
@@ -249,7 +249,7 @@ def chunk_parse(job: Job, chunk: Chunk) -> dict:
     }
 
 
-def _day_limit(job: Job) -> int:
+def day_limit(job: Job) -> int:
     return job.day_limit or settings.LOGS_MAX_DAYS_PER_JOB
 
 
@@ -273,7 +273,15 @@ def job_days_accept(*, job_id: str, attempt: int, days: list[str], limit: int) -
     return taken.intersection(days)
 
 
-def _set_aside(job: Job, chunk: Chunk, path: Path, accepted: set[str]) -> list[dict]:
+def day_limit_reason(limit: int, day: str) -> str:
+    return (
+        f"This upload already has events on {limit} different days, the most one upload may create "
+        f"(LOGS_MAX_DAYS_PER_JOB); its events on {day} were not indexed. Split the file by date range or ask an "
+        "admin to raise the limit."
+    )
+
+
+def _over_day_limit(job: Job, chunk: Chunk, path: Path, accepted: set[str]) -> list[dict]:
     """Rewrite the chunk's parsed file without the rows on refused days; returns those rows as dead letters."""
     refused: dict[int, str] = {}  # line -> its day
     kept = path.with_suffix(".kept")
@@ -286,12 +294,7 @@ def _set_aside(job: Job, chunk: Chunk, path: Path, accepted: set[str]) -> list[d
             else:
                 refused[line] = day
     kept.replace(path)
-    reasons = {
-        day: f"This upload already has events on {_day_limit(job)} different days, the most one upload may create "
-        f"(LOGS_MAX_DAYS_PER_JOB); its events on {day} were set aside. Split the file by date range or ask an "
-        "admin to raise the limit."
-        for day in set(refused.values())
-    }
+    reasons = {day: day_limit_reason(day_limit(job), day) for day in set(refused.values())}
     return [
         {"line": line, "raw": raw, "reason": reasons[refused[line]]}
         for line, _record, _error, raw in _rows(job, chunk)

@@ -181,7 +181,7 @@ def test_staff_run_the_admin_upload_jobs_pages(page, celery_worker, member, staf
 
     page.get_by_role("link", name="admin_view.ndjson").click()
     expect(page.locator("#content")).to_contain_text(job_id)
-    expect(page.locator("#content")).to_contain_text("Dead letters (4)")
+    expect(page.locator("#content")).to_contain_text("Rejected rows (4)")
     screenshot(page, "admin-upload-job")
     page.get_by_role("button", name="Retry job").click()
     expect(page.locator(".messagelist")).to_contain_text("Retry of “admin_view.ndjson” queued.")

@@ -9,9 +9,24 @@ STATUS_LABELS = {
     "pending": "Pending",
     "processing": "Processing",
     "completed": "Completed",
-    "completed_with_errors": "Completed with errors",
+    "completed_with_errors": "Completed with rejected or set-aside rows",
     "failed": "Failed",
 }
+
+
+# The job's counts as the pages name them: "rejected" lines could not be read, "set aside" ones Elasticsearch refused.
+COUNT_LABELS = {
+    "total_lines": "total lines",
+    "indexed": "indexed",
+    "dead_lettered": "rejected",
+    "fallback": "set aside",
+    "skipped_blank": "skipped blank",
+}
+
+
+@register.filter
+def count_label(name: str) -> str:
+    return COUNT_LABELS.get(name, name)
 
 
 @register.filter
