@@ -53,7 +53,7 @@ def job_reindex_fallback(*, job: Job) -> Job:
     refusal = _refusal(current)
     if refusal:
         repo.busy_release(job.job_id, holder)
-        raise ApplicationError(refusal, status.HTTP_409_CONFLICT)
+        raise refusal
     run = ((current.reindex or {}).get("run") or 0) + 1
     record = {
         "run": run,
@@ -70,16 +70,19 @@ def job_reindex_fallback(*, job: Job) -> Job:
     return repo.job_get(job.job_id)
 
 
-def _refusal(job: Job | None) -> str | None:
+def _refusal(job: Job | None) -> ApplicationError | None:
+    """Why this job's set-aside rows cannot be re-indexed now, if they cannot."""
     if job is None:
-        raise ApplicationError("Job not found", status.HTTP_404_NOT_FOUND)
+        return ApplicationError("Job not found", status.HTTP_404_NOT_FOUND)
     if not job.finished:
-        return f"Job is {job.status}; its set-aside rows can be re-indexed once it has finished"
-    if sum(job.counts.get(name, 0) for name in COUNT_NAMES) != job.total_lines:
-        return "This job stopped before every line was accounted for; retry it instead"
-    if not job.counts.get("fallback"):
-        return "This job has no set-aside rows to re-index"
-    return None
+        message = f"Job is {job.status}; its set-aside rows can be re-indexed once it has finished"
+    elif sum(job.counts.get(name, 0) for name in COUNT_NAMES) != job.total_lines:
+        message = "This job stopped before every line was accounted for; retry it instead"
+    elif not job.counts.get("fallback"):
+        message = "This job has no set-aside rows to re-index"
+    else:
+        return None
+    return ApplicationError(message, status.HTTP_409_CONFLICT)
 
 
 def job_fallback_reindex(*, job_id: str, attempt: int, run: int) -> dict | None:
