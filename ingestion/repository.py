@@ -8,7 +8,8 @@ which the API answers with 503 and the tasks retry.
 Works the same on MongoDB 7 and on FerretDB 1.x. FerretDB applies updates by read-modify-write, so
 concurrent updates of one document can overwrite each other, and it loses concurrent `$inc`s: only one
 writer at a time touches a job document (the request, then validate/preview/split, then the single
-finalizer), and exclusivity comes from claims, which are unique inserts (atomic on both servers).
+finalizer; once it is finished, whoever holds its "busy" claim: a retry, a deletion or a re-index), and
+exclusivity comes from claims, which are unique inserts (atomic on both servers).
 """
 
 import datetime as dt

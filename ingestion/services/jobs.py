@@ -1,7 +1,8 @@
 """The job's lifecycle: create, retry, delete, finalize, fail, and the watchdog's sweep.
 
-Only these services (and the pipeline stages) write the job document. Finalize and fail also record
-a "job finished" event in the outbox, for other apps to act on without ingestion knowing them.
+Only these services, the pipeline stages and the re-index of set-aside rows write the job document. Finalize
+and fail also record a "job finished" event in the outbox, for other apps to act on without ingestion knowing
+them.
 """
 
 import datetime as dt
@@ -121,7 +122,7 @@ def job_retry(*, job: Job) -> Job:
         repo.busy_release(job.job_id, holder)
         raise ApplicationError("A retry of this job has just started", status.HTTP_409_CONFLICT)
     repo.dead_letters_delete(job.job_id)
-    repo.release_claims(job.job_id, keep=f"retry:{job.job_id}:{attempt}")
+    repo.release_claims(job.job_id, keep=holder)
     _clean_work(job.job_id)
     repo.job_transition(
         job.job_id,

@@ -46,16 +46,17 @@ def reindexed(client, job_id: str) -> dict:
     )
 
 
-def pounds_export() -> bytes:
-    """The issue's line items where a UK spreadsheet's currency format wrote some prices as text (£3.75, £18.00),
-    which today's rules do not read as numbers either."""
-    rows = retail_rows(ISSUE_ROWS)
+def pounds_export(numbers: tuple[int, ...] = ISSUE_ROWS, prices: tuple[str, ...] = ("3.75", "18")) -> bytes:
+    """Retail line items where a UK spreadsheet's currency format wrote some prices as text (£3.75, £18.00),
+    which today's rules do not read as numbers either (all of them when `prices` is empty)."""
+    rows = retail_rows(numbers)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
     for row in rows:
         price = row["UnitPrice"]
-        writer.writerow(row | {"UnitPrice": f"£{float(price):.2f}" if price in ("3.75", "18") else price})
+        pounds = not prices or price in prices
+        writer.writerow(row | {"UnitPrice": f"£{float(price):.2f}" if pounds else price})
     return out.getvalue().encode()
 
 
@@ -197,3 +198,21 @@ def test_a_running_job_or_one_without_set_aside_rows_is_not_reindexed(prices_are
 
     assert (response.status_code, response.json()["error"]) == (409, "This job has no set-aside rows to re-index")
     assert ingestion_repo.job_get(data["job_id"]).reindex is None
+
+
+def test_the_job_page_pages_through_set_aside_rows_fifty_at_a_time(celery_worker, api_client, user):
+    numbers = tuple(range(120))
+    upload_and_wait(api_client, "first_120.csv", retail_csv(numbers))
+    data, job = upload_and_wait(api_client, "first_120_pounds.csv", pounds_export(numbers, prices=()))
+    assert job["counts"]["fallback"] == 120
+    assert (job["status"], job["reason"]) == ("failed", "No line could be indexed")
+    browser = signed_in(user)
+
+    pages = [browser.get(f"/jobs/{data['job_id']}/?aside_page={page}").content.decode() for page in (1, 2, 3)]
+
+    assert "Set-aside rows (120)" in pages[0]
+    assert "Page 1 of 3" in pages[0] and "Page 3 of 3" in pages[2]
+    tables = [page.split('id="set-aside-table"')[1].split("</table>")[0] for page in pages]
+    assert [table.split('<td class="num">')[1].split("<")[0] for table in tables] == ["2", "52", "102"]
+    assert [table.count(CLASH) for table in tables] == [50, 50, 20]
+    assert "Re-index set-aside rows" in pages[0]
