@@ -216,3 +216,22 @@ def test_the_job_page_pages_through_set_aside_rows_fifty_at_a_time(celery_worker
     assert [table.split('<td class="num">')[1].split("<")[0] for table in tables] == ["2", "52", "102"]
     assert [table.count(CLASH) for table in tables] == [50, 50, 20]
     assert "Re-index set-aside rows" in pages[0]
+
+
+def test_a_set_aside_row_that_starts_like_a_formula_is_neutralised_in_the_csv(prices_are_numbers, api_client, user):
+    content = (
+        "note,InvoiceDate,UnitPrice\n"
+        "=cmd|' /C calc'!A0,12/1/2010 8:45,£3.75\n"
+        "-2+3,12/1/2010 8:46,£0.85\n"
+        "gift wrap,12/1/2010 8:47,1.25\n"
+    ).encode()
+    data, job = upload_and_wait(api_client, "notes.csv", content)
+    assert (job["counts"]["indexed"], job["counts"]["fallback"]) == (1, 2)
+
+    response = signed_in(user).get(f"/jobs/{data['job_id']}/set-aside.csv")
+
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [row[2] for row in rows[1:]] == [
+        "'=cmd|' /C calc'!A0,12/1/2010 8:45,£3.75",
+        "'-2+3,12/1/2010 8:46,£0.85",
+    ]
