@@ -196,7 +196,7 @@ def delete_file_documents(es: Elasticsearch, prefix: str, file_id: str) -> Delet
             hits = page.get("hits", {}).get("hits", [])
             if not hits:
                 break
-            deleted += _delete_hits(es, hits)
+            deleted += delete_hits(es, hits)
             touched.update(hit["_index"] for hit in hits)
             search_after = hits[-1]["sort"]
     finally:
@@ -207,7 +207,8 @@ def delete_file_documents(es: Elasticsearch, prefix: str, file_id: str) -> Delet
     return Deletion(deleted, frozenset(touched))
 
 
-def _delete_hits(es: Elasticsearch, hits: list[dict]) -> int:
+def delete_hits(es: Elasticsearch, hits: list[dict]) -> int:
+    """Delete documents named by `_index` and `_id`; returns how many were there (gone already is fine)."""
     body = b"".join(
         b'{"delete":{"_index":' + orjson.dumps(hit["_index"]) + b',"_id":' + orjson.dumps(hit["_id"]) + b"}}\n"
         for hit in hits

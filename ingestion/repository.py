@@ -9,7 +9,8 @@ which the API answers with 503 and the tasks retry.
 Works the same on MongoDB 7 and on FerretDB 1.x. FerretDB applies updates by read-modify-write, so
 concurrent updates of one document can overwrite each other, and it loses concurrent `$inc`s: only one
 writer at a time touches a job document (the request, then validate/preview/split, then the single
-finalizer), and exclusivity comes from claims, which are unique inserts (atomic on both servers).
+finalizer; once it is finished, whoever holds its "busy" claim: a retry, a deletion or a re-index), and
+exclusivity comes from claims, which are unique inserts (atomic on both servers).
 """
 
 import datetime as dt
@@ -234,6 +235,45 @@ def count_claims(job_id: str, kind: str) -> int:
         return claims.count_documents({"job_id": job_id, "kind": kind})
 
 
+def busy_claim(job_id: str, holder: str, *, stale_before: dt.datetime) -> bool:
+    """Take the job's one "busy" claim for `holder` (a retry, a deletion or a re-index changing a finished job).
+
+    False while another holder has it, unless that holder last showed life before `stale_before` (its task was
+    lost): then it is taken over. Deleting by holder and time, then inserting, keeps the takeover to one taker.
+    """
+    key = f"busy:{job_id}"
+    with _collection(CLAIMS) as claims:
+        for _ in range(2):
+            try:
+                claims.insert_one({"_id": key, "job_id": job_id, "kind": "busy", "holder": holder, "at": _now()})
+                return True
+            except DuplicateKeyError:
+                existing = claims.find_one({"_id": key}) or {}
+                if existing.get("holder") == holder:
+                    return True
+                if existing and existing["at"] >= stale_before:
+                    return False
+                claims.delete_one({"_id": key, "holder": existing.get("holder"), "at": existing.get("at")})
+    return False
+
+
+def busy_renew(job_id: str, holder: str) -> bool:
+    """Show the busy claim's holder is alive (its time moves on); False when it no longer holds the claim."""
+    with _collection(CLAIMS) as claims:
+        return (
+            claims.update_one({"_id": f"busy:{job_id}", "holder": holder}, {"$set": {"at": _now()}}).matched_count == 1
+        )
+
+
+def busy_release(job_id: str, holder: str) -> None:
+    with _collection(CLAIMS) as claims:
+        claims.delete_one({"_id": f"busy:{job_id}", "holder": holder})
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 def release_claims(job_id: str, keep: str | None = None) -> None:
     """Drop a job's claims (a new attempt starts clean), except the one named `keep`."""
     with _collection(CLAIMS) as claims:
@@ -359,10 +399,11 @@ def dead_letters_delete(job_id: str) -> None:
 # The "job finished" outbox: one event per finished attempt; consumers claim each event once.
 
 
-def event_record(*, job: Job, status: JobStatus, at: dt.datetime) -> str:
-    """Record that an attempt finished; returns the event's id (the same id however often it is told)."""
+def event_record(*, job: Job, status: JobStatus, at: dt.datetime, occasion: str = "finished") -> str:
+    """Record that an attempt finished (or, `occasion` "reindex-N", finished again with its set-aside rows moved
+    into the daily indices); returns the event's id (the same id however often it is told)."""
     event = {
-        "_id": f"{job.job_id}:{job.attempt}:finished",
+        "_id": f"{job.job_id}:{job.attempt}:{occasion}",
         "kind": "job.finished",
         "job_id": job.job_id,
         "file_id": job.file_id,

@@ -10,7 +10,7 @@ from config.errors import ServiceUnavailable
 from config.mongo import TRANSIENT_ERRORS
 from ingestion.bulk import ES_UNREACHABLE
 from ingestion.dispatch import dispatch_chunk
-from ingestion.services import deliveries, jobs, stages
+from ingestion.services import deliveries, jobs, reindex, stages
 from ingestion.services.deliveries import Verdict
 
 # A delivery that killed its worker this many times is not run again: the job fails instead of looping.
@@ -116,6 +116,29 @@ def enrich(job_id: str, attempt: int, number: int) -> None:
 @shared_task(name="ingestion.index", base=StageTask, bind=True)
 def index(self, job_id: str, attempt: int, number: int) -> None:
     stages.chunk_index(job_id=job_id, attempt=attempt, number=number, run=self.request.id or "")
+
+
+class ReindexTask(Task):
+    """A re-index retries as the stages do; when its retries are used up, the job records that it failed (the job
+    itself stays finished, with the counts Elasticsearch holds)."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        job_id, attempt, run = args
+        reindex.job_fallback_reindex_failed(job_id=job_id, attempt=attempt, run=run, reason=str(exc))
+
+
+@shared_task(
+    name="ingestion.reindex_fallback",
+    base=ReindexTask,
+    autoretry_for=StageTask.autoretry_for,
+    max_retries=StageTask.max_retries,
+    default_retry_delay=StageTask.default_retry_delay,
+    retry_backoff=False,
+    retry_jitter=False,
+    acks_late=True,
+)
+def reindex_fallback(job_id: str, attempt: int, run: int) -> dict | None:
+    return reindex.job_fallback_reindex(job_id=job_id, attempt=attempt, run=run)
 
 
 @shared_task(name="ingestion.chunk_resume")

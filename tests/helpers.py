@@ -21,7 +21,7 @@ from ingestion.formats import FileFormat
 from ingestion.job import Job, zero_counts
 from tests.conftest import wait_until
 from tests.datafiles import DATA_DIR as DATA
-from tests.datafiles import ECOMMERCE_ORDERS, FRAUD_TRANSACTIONS
+from tests.datafiles import ECOMMERCE_ORDERS, FRAUD_TRANSACTIONS, ONLINE_RETAIL_FRANCE
 
 SCRIPT_NOTE = "Gift wrap please <script>alert(1)</script>"
 CREATED = dt.datetime(2016, 12, 1, 0, 4, 19, tzinfo=dt.UTC)
@@ -69,6 +69,76 @@ def transactions_on(moments: list[str]) -> bytes:
     for number, moment in enumerate(moments):
         writer.writerow(rows[number % len(rows)] | {"EVENT_TIMESTAMP": moment, "LABEL_TIMESTAMP": moment})
     return out.getvalue().encode()
+
+
+# The issue's file: the retail file's first 40 line items (38 prices with decimals, 2 whole).
+ISSUE_ROWS = tuple(range(40))
+# Those, a line item of 15 December (a day above 12 says which number is the day) and two of the dearest (1,136.30:
+# a thousands separator in a European export).
+SAMPLE_ROWS = (*ISSUE_ROWS, 287, 2131, 2132)
+
+
+def retail_rows(numbers: tuple[int, ...] = SAMPLE_ROWS) -> list[dict]:
+    with ONLINE_RETAIL_FRANCE.open(newline="") as source:
+        rows = list(csv.DictReader(source))
+    return [rows[number] for number in numbers]
+
+
+def retail_csv(numbers: tuple[int, ...] = SAMPLE_ROWS) -> bytes:
+    """Those rows as the shared file writes them (',' between fields, 3.75, 12/1/2010 8:45)."""
+    rows = retail_rows(numbers)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+def _decimal_comma(price: str) -> str:
+    number = float(price)
+    if number.is_integer():
+        return str(int(number))  # a whole price is written without decimals, as a spreadsheet does
+    return f"{number:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+
+
+def european_export(numbers: tuple[int, ...] = SAMPLE_ROWS, date_separator: str | None = ".") -> bytes:
+    """The same rows as a French spreadsheet exports them: ';' between fields, 3,75 and 1.136,30, and the day first
+    in dates (01.12.2010 08:45, or 01/12/2010 08:45 with `date_separator` "/"; None keeps the file's own dates)."""
+    out = io.StringIO()
+    rows = retail_rows(numbers)
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), delimiter=";", lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        moment = dt.datetime.strptime(row["InvoiceDate"], "%m/%d/%Y %H:%M")
+        date = (
+            moment.strftime(f"%d{date_separator}%m{date_separator}%Y %H:%M") if date_separator else row["InvoiceDate"]
+        )
+        writer.writerow(row | {"UnitPrice": _decimal_comma(row["UnitPrice"]), "InvoiceDate": date})
+    return out.getvalue().encode("cp1252")
+
+
+def job_set_aside_under_old_rules(client) -> dict:
+    """The issue's semicolon file (decimal commas), indexed as the pipeline did before decimal commas were read:
+    its preview stage then typed UnitPrice as text, so 38 of its 40 rows clashed with the number UnitPrice holds on
+    their days (upload the usual export first) and were set aside. Every other step is today's pipeline, run here
+    while the worker waits; the worker then finds the job finished and leaves it. Returns the finished job."""
+    from ingestion import repository
+    from ingestion.services import stages
+
+    run = "before-decimal-commas"
+    with worker_paused():
+        response = upload(client, "issue_fr.csv", european_export(ISSUE_ROWS, date_separator=None))
+        job_id = response.json()["data"]["job_id"]
+        assert stages.job_validate(job_id=job_id, attempt=1, run=run)
+        assert stages.job_preview(job_id=job_id, attempt=1)
+        types = repository.job_get(job_id).field_types
+        old_rules = {"field_types": {**types, "UnitPrice": "string"}, "numeric_columns": {"Quantity": "integer"}}
+        repository.job_update(job_id, old_rules)
+        for number in stages.job_split(job_id=job_id, attempt=1, run=run):
+            stages.chunk_parse(job_id=job_id, attempt=1, number=number)
+            stages.chunk_enrich(job_id=job_id, attempt=1, number=number)
+            stages.chunk_index(job_id=job_id, attempt=1, number=number, run=run)
+    return wait_for_job(client, job_id)
 
 
 def orders_with_a_script_note(count: int = 5) -> bytes:

@@ -27,7 +27,7 @@ from ingestion.chunking import Chunk, plan_chunks, write_plain_copy
 from ingestion.dispatch import dispatch_chunk
 from ingestion.documents import daily_index, ensure_index_templates
 from ingestion.enums import JobStage, JobStatus
-from ingestion.field_types import infer_field_types, numeric_columns
+from ingestion.field_types import infer_field_types, numeric_columns, read_decimal_comma
 from ingestion.formats import FormatError, choose_encoding, is_gzip_name
 from ingestion.indices import NoShardHeadroom, daily_indices, headroom_refusal, shard_usage
 from ingestion.job import Job
@@ -36,11 +36,11 @@ from ingestion.parsers import Row
 from ingestion.parsers.plain import parse_slice
 from ingestion.records import RecordError, build_document
 from ingestion.services.jobs import job_fail, job_finalize, now
-from ingestion.timestamps import find_timestamp_field
+from ingestion.timestamps import find_timestamp_field, reads_day_first
 
 TYPE_SAMPLE_RECORDS = 1000
 ERROR_SAMPLE = 20
-NUMERIC_NAMES = {int: "integer", float: "float"}
+NUMERIC_NAMES = {int: "integer", float: "float", read_decimal_comma: "decimal_comma"}
 NUMERIC_TYPES = {name: kind for kind, name in NUMERIC_NAMES.items()}
 
 
@@ -127,20 +127,33 @@ def job_preview(*, job_id: str, attempt: int) -> bool:
             records.append(record)
             if len(records) == TYPE_SAMPLE_RECORDS:
                 break
-    types = infer_field_types(records)
-    numeric = numeric_columns(types) if job.format.kind == "csv" else {}
+    rules = reading_rules(job, records)
     repo.job_update(
         job_id,
         {
-            "field_types": types,
-            "numeric_columns": {name: NUMERIC_NAMES[kind] for name, kind in numeric.items()},
-            "timestamp_field": job.timestamp_field or find_timestamp_field(types),
-            "log_type": job.log_type or guess_log_type(types),
+            **rules,
+            "log_type": job.log_type or guess_log_type(rules["field_types"]),
             "stage": JobStage.PARSE,
             "stages.preview_ms": _ms_since(started),
         },
     )
     return True
+
+
+def reading_rules(job: Job, records: list[dict]) -> dict:
+    """How to read the job's records, judged from a sample of them: field types, the CSV columns read as
+    numbers (and in which notation), the time field and the date order. Fields of the Job, by name."""
+    semicolons = job.format.kind == "csv" and job.format.delimiter == ";"
+    types = infer_field_types(records, decimal_comma=semicolons)
+    numeric = numeric_columns(types) if job.format.kind == "csv" else {}
+    timestamp_field = job.timestamp_field or find_timestamp_field(types)
+    dates = (record.get(timestamp_field) for record in records)
+    return {
+        "field_types": types,
+        "numeric_columns": {name: NUMERIC_NAMES[reader] for name, reader in numeric.items()},
+        "timestamp_field": timestamp_field,
+        "day_first": reads_day_first(dates),
+    }
 
 
 def job_split(*, job_id: str, attempt: int, run: str = "") -> list[int]:
@@ -208,7 +221,11 @@ def chunk_parse(job: Job, chunk: Chunk) -> dict:
                 continue
             try:
                 doc = build_document(
-                    record, timestamp_field=job.timestamp_field, numeric=numeric, log_type=job.log_type
+                    record,
+                    timestamp_field=job.timestamp_field,
+                    numeric=numeric,
+                    log_type=job.log_type,
+                    day_first=job.day_first,
                 )
             except RecordError as failure:
                 dead.append({"line": line, "raw": raw, "reason": str(failure)})
@@ -218,9 +235,9 @@ def chunk_parse(job: Job, chunk: Chunk) -> dict:
             out.write(orjson.dumps((line, doc)))
             out.write(b"\n")
             parsed += 1
-    accepted = job_days_accept(job_id=job.job_id, attempt=job.attempt, days=list(days), limit=_day_limit(job))
+    accepted = job_days_accept(job_id=job.job_id, attempt=job.attempt, days=list(days), limit=day_limit(job))
     if len(accepted) < len(days):
-        refused = _set_aside(job, chunk, path, accepted)
+        refused = _over_day_limit(job, chunk, path, accepted)
         parsed -= len(refused)
         dead = sorted(dead + refused, key=lambda row: row["line"])
     repo.dead_letters_replace(job.job_id, chunk.number, dead)
@@ -232,7 +249,7 @@ def chunk_parse(job: Job, chunk: Chunk) -> dict:
     }
 
 
-def _day_limit(job: Job) -> int:
+def day_limit(job: Job) -> int:
     return job.day_limit or settings.LOGS_MAX_DAYS_PER_JOB
 
 
@@ -256,7 +273,15 @@ def job_days_accept(*, job_id: str, attempt: int, days: list[str], limit: int) -
     return taken.intersection(days)
 
 
-def _set_aside(job: Job, chunk: Chunk, path: Path, accepted: set[str]) -> list[dict]:
+def day_limit_reason(limit: int, day: str) -> str:
+    return (
+        f"This upload already has events on {limit} different days, the most one upload may create "
+        f"(LOGS_MAX_DAYS_PER_JOB); its events on {day} were not indexed. Split the file by date range or ask an "
+        "admin to raise the limit."
+    )
+
+
+def _over_day_limit(job: Job, chunk: Chunk, path: Path, accepted: set[str]) -> list[dict]:
     """Rewrite the chunk's parsed file without the rows on refused days; returns those rows as dead letters."""
     refused: dict[int, str] = {}  # line -> its day
     kept = path.with_suffix(".kept")
@@ -269,12 +294,7 @@ def _set_aside(job: Job, chunk: Chunk, path: Path, accepted: set[str]) -> list[d
             else:
                 refused[line] = day
     kept.replace(path)
-    reasons = {
-        day: f"This upload already has events on {_day_limit(job)} different days, the most one upload may create "
-        f"(LOGS_MAX_DAYS_PER_JOB); its events on {day} were set aside. Split the file by date range or ask an "
-        "admin to raise the limit."
-        for day in set(refused.values())
-    }
+    reasons = {day: day_limit_reason(day_limit(job), day) for day in set(refused.values())}
     return [
         {"line": line, "raw": raw, "reason": reasons[refused[line]]}
         for line, _record, _error, raw in _rows(job, chunk)

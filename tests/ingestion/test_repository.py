@@ -64,6 +64,37 @@ def test_each_consumer_claims_an_event_once():
     assert repository.event_claim(event_id, "webhooks") is True
 
 
+def test_a_finished_job_has_one_busy_holder_until_it_lets_go_or_stops_showing_life():
+    job_id = uuid.uuid4().hex
+    now = dt.datetime.now(dt.UTC)
+    an_hour_ago, in_a_minute = now - dt.timedelta(hours=1), now + dt.timedelta(minutes=1)
+
+    assert repository.busy_claim(job_id, "reindex:a", stale_before=an_hour_ago)
+    assert repository.busy_claim(job_id, "reindex:a", stale_before=an_hour_ago)  # its redelivery
+    assert not repository.busy_claim(job_id, "retry:2", stale_before=an_hour_ago)
+    assert repository.busy_renew(job_id, "reindex:a")
+
+    # A holder that showed no life since `stale_before` (its task was lost) is taken over, by one taker only.
+    assert repository.busy_claim(job_id, "retry:2", stale_before=in_a_minute)
+    assert not repository.busy_claim(job_id, "delete", stale_before=an_hour_ago)
+    assert not repository.busy_renew(job_id, "reindex:a")
+    repository.busy_release(job_id, "reindex:a")  # not its claim any more: nothing happens
+    assert not repository.busy_claim(job_id, "delete", stale_before=an_hour_ago)
+    repository.busy_release(job_id, "retry:2")
+    assert repository.busy_claim(job_id, "delete", stale_before=an_hour_ago)
+
+
+def test_a_reindex_records_its_own_event_beside_the_finished_one():
+    job = a_job()
+    at = dt.datetime.now(dt.UTC)
+
+    finished = repository.event_record(job=job, status=JobStatus.COMPLETED_WITH_ERRORS, at=at)
+    reindexed = repository.event_record(job=job, status=JobStatus.COMPLETED, at=at, occasion="reindex-1")
+
+    assert (finished, reindexed) == (f"{job.job_id}:1:finished", f"{job.job_id}:1:reindex-1")
+    assert repository.event_get(reindexed)["status"] == "completed"
+
+
 def test_an_unreachable_server_is_one_service_unavailable_error(settings):
     settings.MONGODB_URI = "mongodb://127.0.0.1:1/logs_platform_test"
 

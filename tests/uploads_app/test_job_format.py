@@ -7,7 +7,7 @@ from uploads_app.templatetags.job_format import status_label
 def test_every_status_is_labelled_from_the_enum():
     labels = [status_label(status.value) for status in JobStatus]
 
-    assert labels == ["Pending", "Processing", "Completed", "Completed with errors", "Failed"]
+    assert labels == ["Pending", "Processing", "Completed", "Completed with rejected or set-aside rows", "Failed"]
     assert labels == [status.label for status in JobStatus]
 
 

@@ -8,6 +8,21 @@ from ingestion.enums import JobStatus
 register = template.Library()
 
 
+# The job's counts as the pages name them: "rejected" lines could not be read, "set aside" ones Elasticsearch refused.
+COUNT_LABELS = {
+    "total_lines": "total lines",
+    "indexed": "indexed",
+    "dead_lettered": "rejected",
+    "fallback": "set aside",
+    "skipped_blank": "skipped blank",
+}
+
+
+@register.filter
+def count_label(name: str) -> str:
+    return COUNT_LABELS.get(name, name)
+
+
 @register.filter
 def bytes(size: int | None) -> str:
     if size is None:
