@@ -75,10 +75,12 @@ def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
         # trust_env off: no proxy from the environment may carry the request somewhere unchecked.
         with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
             request = client.build_request("POST", address_url, content=body, headers=sent, extensions=extensions)
-            with client.send(request, stream=True) as response:
+            response = client.send(request, stream=True)
+            try:
                 excerpt = _read_capped(response, deadline=time.monotonic() + read_timeout)
-                status_code = response.status_code
-                location = response.headers.get("location", "")
+            finally:
+                response.close()
+            status_code, location = response.status_code, response.headers.get("location", "")
     except httpx.TimeoutException as error:
         return Answer(None, duration_ms=_elapsed_ms(started), error=f"No answer in time ({type(error).__name__})")
     except httpx.HTTPError as error:

@@ -193,6 +193,15 @@ def _outcome(delivery: Delivery, answer: Answer, now: dt.datetime) -> None:
         delivery_queue(delivery.pk, countdown=delay)
 
 
+def _attempt(channel: Channel, delivery: Delivery, now: dt.datetime) -> Answer:
+    """The sender's answer; a bug in a sender is logged and recorded as a failed attempt, not left claimed."""
+    try:
+        return SENDERS[channel.kind](channel=channel, delivery=delivery, now=now)
+    except Exception as error:
+        logger.exception("sending delivery %s failed unexpectedly", delivery.pk)
+        return Answer(None, error=f"Internal error while sending ({type(error).__name__})")
+
+
 def delivery_send(*, delivery_id: int, now: dt.datetime | None = None) -> Delivery | None:
     """Make the due attempt of a delivery if this worker can claim it, and record what the receiver said."""
     now = now or timezone.now()
@@ -211,7 +220,7 @@ def delivery_send(*, delivery_id: int, now: dt.datetime | None = None) -> Delive
             },
         )
         return delivery
-    answer = SENDERS[channel.kind](channel=channel, delivery=delivery, now=now)
+    answer = _attempt(channel, delivery, now)
     DeliveryAttempt.objects.create(
         delivery=delivery,
         number=delivery.attempts,
