@@ -52,8 +52,8 @@ def address_refusal(address: IPAddress) -> str | None:
         (address.is_loopback, "a loopback address"),
         (address.is_link_local, "a link-local address"),
         (address.is_multicast, "a multicast address"),
-        (address.is_private, "a private address"),
         (address.is_reserved, "a reserved address"),
+        (address.is_private, "a private address"),
         # Shared (carrier-grade NAT), documentation and benchmarking ranges are none of the above.
         (not address.is_global, "not a public address"),
     ]
