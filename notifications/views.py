@@ -158,6 +158,8 @@ def delivery_log(request: HttpRequest) -> HttpResponse:
     context = {
         "nav": "notifications",
         "page": page,
+        # While a delivery on this page is being sent, the log refreshes itself (htmx) until it settles.
+        "any_pending": any(delivery.state == Delivery.State.PENDING for delivery in page.object_list),
         "channels": channels,
         "channel_id": channel_id,
         "state": state,
