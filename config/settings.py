@@ -303,6 +303,8 @@ SPECTACULAR_SETTINGS = {
         "HealthStatusEnum": ["up", "down"],
         "AlertStatusEnum": "analytics.fraud.models.FraudAlert.Status",
         "AlertTierEnum": "analytics.fraud.models.FraudAlert.Tier",
+        "ChannelKindEnum": "notifications.models.Channel.Kind",
+        "DeliveryStateEnum": "notifications.models.Delivery.State",
     },
 }
 

@@ -54,7 +54,7 @@ class ChannelCreatedSerializer(ChannelSerializer):
 
 class ChannelInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
-    kind = serializers.ChoiceField(choices=Channel.Kind.values)
+    kind = serializers.ChoiceField(choices=Channel.Kind.choices)
     url = serializers.CharField(required=False, allow_blank=True, max_length=2000, help_text=URL_HELP)
     email = serializers.CharField(required=False, allow_blank=True, max_length=254, help_text="email: the address")
     events = serializers.ListField(
@@ -66,7 +66,7 @@ class ChannelInputSerializer(serializers.Serializer):
         help_text="webhook only: extra request headers, at most 20",
     )
     min_tier = serializers.ChoiceField(
-        choices=Channel.Tier.values, required=False, help_text="fraud.alert: alerts at or above this tier"
+        choices=Channel.Tier.choices, required=False, help_text="fraud.alert: alerts at or above this tier"
     )
     shared = serializers.BooleanField(required=False, help_text="staff only: the channel hears everyone's events")
 
@@ -88,7 +88,11 @@ def _channel_or_404(request: Request, channel_id: int) -> Channel:
 class ChannelListApi(APIView):
     parser_classes = [JSONParser]
 
-    @extend_schema(summary="Your notification channels", responses={200: ChannelSerializer(many=True)})
+    @extend_schema(
+        summary="Your notification channels",
+        operation_id="notifications_channels_list",
+        responses={200: ChannelSerializer(many=True)},
+    )
     def get(self, request: Request) -> Response:
         return Response(ChannelSerializer(selectors.channel_list(user=request.user), many=True).data)
 
@@ -221,7 +225,7 @@ class ChannelRotateSecretApi(APIView):
 
 class DeliveryFilterSerializer(serializers.Serializer):
     channel = serializers.IntegerField(required=False, min_value=1, help_text="one of your channels' id")
-    state = serializers.ChoiceField(choices=Delivery.State.values, required=False)
+    state = serializers.ChoiceField(choices=Delivery.State.choices, required=False)
     page = serializers.IntegerField(min_value=1, max_value=10**6, default=1)
     page_size = serializers.IntegerField(min_value=1, max_value=200, default=50)
 
@@ -229,6 +233,7 @@ class DeliveryFilterSerializer(serializers.Serializer):
 class DeliveryListApi(APIView):
     @extend_schema(
         summary="Deliveries to your channels, newest first",
+        operation_id="notifications_deliveries_list",
         parameters=[DeliveryFilterSerializer],
         responses={
             200: inline_serializer(
