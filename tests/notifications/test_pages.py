@@ -198,3 +198,20 @@ def test_page_forms_need_the_csrf_token(user):
         f"/notifications/channels/{channel.pk}/delete",
     ]:
         assert client.post(path).status_code == 403, path
+
+
+def test_staff_see_channels_and_deliveries_in_the_admin_without_their_secrets(django_user_model, user):
+    staff = django_user_model.objects.create_user(id=10**9 + 11, username="olga", is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(staff)
+    channel = a_channel(user, headers={"Authorization": "Bearer shop-42"})
+    delivery = a_delivery(channel)
+
+    listing = client.get("/admin/notifications/channel/").content.decode()
+    shown = client.get(f"/admin/notifications/channel/{channel.pk}/change/").content.decode()
+    log = client.get(f"/admin/notifications/delivery/{delivery.pk}/change/").content.decode()
+
+    assert "Ops hook" in listing
+    assert channel.secret not in shown
+    assert "shop-42" not in shown
+    assert delivery.message_id in log

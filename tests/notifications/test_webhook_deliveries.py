@@ -4,7 +4,9 @@ import datetime as dt
 import threading
 
 import pytest
+from django.utils import timezone
 
+from notifications import tasks
 from notifications.models import Channel, Delivery
 from notifications.services.deliveries import delivery_send
 from notifications.transport import RESPONSE_CAP
@@ -234,3 +236,46 @@ def test_two_workers_claiming_one_attempt_send_it_once(celery_worker, api_client
     assert delivery.attempts == 1
     assert len(receiver.received) == 1
     assert Channel.objects.get(pk=channel["id"]).consecutive_failures == 0
+
+
+def test_a_target_is_checked_again_when_sending(celery_worker, api_client, receiver, settings):
+    channel = webhook_channel(api_client, receiver)
+    with worker_paused():
+        delivery_id = send_test(api_client, channel)["id"]
+        # The channel was accepted, but by the time of sending private targets are no longer allowed (as when
+        # a public name has been re-pointed at a private address).
+        settings.NOTIFICATIONS_ALLOW_PRIVATE_TARGETS = False
+        delivery_send(delivery_id=delivery_id)
+
+    delivery = api_client.get(f"/api/notifications/deliveries/{delivery_id}").json()
+
+    assert delivery["state"] == "failed"  # at once: retrying would not make the address public
+    assert delivery["attempts"] == 1
+    assert delivery["attempt_log"][0]["error"] == (
+        "Refused: 127.0.0.1 is a loopback address. Notifications go only to public addresses."
+    )
+    assert receiver.received == []
+
+
+def test_a_delivery_whose_message_was_lost_is_sent_by_the_sweep(celery_worker, api_client, receiver):
+    channel = webhook_channel(api_client, receiver)
+    now = timezone.now()
+    # Never queued (the broker was down), and one whose worker died mid-attempt (its claim has lapsed).
+    lost = Delivery.objects.create(
+        channel_id=channel["id"], event_type="test", body='{"type":"test","data":{}}', next_attempt_at=now
+    )
+    abandoned = Delivery.objects.create(
+        channel_id=channel["id"],
+        event_type="test",
+        body='{"type":"test","data":{}}',
+        attempts=1,
+        series_attempts=1,
+        next_attempt_at=now - dt.timedelta(seconds=1),
+    )
+
+    tasks.deliveries_due_sweep.delay().get(timeout=60)
+    receiver.wait_for(2)
+
+    assert {request.headers["webhook-id"] for request in receiver.received} == {lost.message_id, abandoned.message_id}
+    assert finished(api_client, lost.pk)["state"] == "delivered"
+    assert finished(api_client, abandoned.pk)["attempts"] == 2
