@@ -19,7 +19,8 @@ def email_message(*, channel: Channel, delivery: Delivery) -> EmailMultiAlternat
     message = describe(event_type=payload["type"], data=payload["data"])
     context = {"message": message, "channel": channel, "timestamp": payload["timestamp"]}
     email = EmailMultiAlternatives(
-        subject=f"[Log platform] {message.title}"[:200],
+        # One line: a line break in an event's words (a file name, an entity) must not end the header.
+        subject=" ".join(f"[Log platform] {message.title}".split())[:200],
         body=render_to_string("notifications/email/event.txt", context),
         to=[channel.email],
         headers={"X-Log-Platform-Message-Id": delivery.message_id},

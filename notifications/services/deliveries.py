@@ -135,7 +135,9 @@ def delivery_claim(*, delivery_id: int, now: dt.datetime) -> Delivery | None:
     The update only matches the attempt count read here, so of two workers only one changes the row.
     """
     delivery = Delivery.objects.filter(pk=delivery_id).first()
-    if delivery is None or delivery.state != Delivery.State.PENDING or delivery.next_attempt_at > now:
+    if delivery is None or delivery.state != Delivery.State.PENDING:
+        return None
+    if delivery.next_attempt_at is None or delivery.next_attempt_at > now:
         return None
     claimed = Delivery.objects.filter(
         pk=delivery_id, state=Delivery.State.PENDING, attempts=delivery.attempts, next_attempt_at__lte=now
