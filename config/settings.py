@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
-from config.env import database_from_url, env_bool, env_int, env_list, env_str
+from config.env import database_from_url, env_bool, env_int, env_int_list, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "ingestion",
     "uploads_app",
     "analytics",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -71,6 +72,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.site",
+                # By dotted path, so config imports no app: the navigation's notice of disabled channels.
+                "notifications.context_processors.channel_notices",
             ],
         },
     },
@@ -168,7 +171,32 @@ FRAUD_NOISY_SHARE = env_int("FRAUD_NOISY_PERCENT", 50, minimum=1) / 100
 FRAUD_BASELINE_DAYS = env_int("FRAUD_BASELINE_DAYS", 365, minimum=1)
 FRAUD_ALERTS_INDEX = env_str("FRAUD_ALERTS_INDEX", "fraud-alerts")
 # Tasks (by name) told about every finished job; each claims the job_events row it acts on.
-JOB_FINISHED_CONSUMERS = ["analytics.fraud_scan_finished_job"]
+JOB_FINISHED_CONSUMERS = ["analytics.fraud_scan_finished_job", "notifications.job_finished"]
+
+# The site's own address as people reach it: links in notifications (job and alert pages) start with it.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Notifications (notifications/): outgoing webhooks, Slack and email. Outgoing HTTP goes only to public
+# addresses unless this is true (local receivers and the tests set it).
+NOTIFICATIONS_ALLOW_PRIVATE_TARGETS = env_bool("NOTIFICATIONS_ALLOW_PRIVATE_TARGETS", False)
+# Seconds before each retry of a failed attempt (each ±20 % jitter); after the last, the delivery has failed.
+NOTIFICATIONS_RETRY_DELAYS = env_int_list("NOTIFICATIONS_RETRY_DELAYS", "10,60,300,1800,7200", minimum=1)
+# A channel whose deliveries failed this many times in a row is disabled, and its owner told.
+NOTIFICATIONS_DISABLE_AFTER = env_int("NOTIFICATIONS_DISABLE_AFTER", 5, minimum=1)
+NOTIFICATIONS_CONNECT_TIMEOUT = env_int("NOTIFICATIONS_CONNECT_TIMEOUT", 3, minimum=1)
+NOTIFICATIONS_READ_TIMEOUT = env_int("NOTIFICATIONS_READ_TIMEOUT", 10, minimum=1)
+# How often beat sends the deliveries whose retry is due, and looks for new or re-tiered fraud alerts.
+NOTIFICATIONS_SWEEP_SECONDS = env_int("NOTIFICATIONS_SWEEP_SECONDS", 30, minimum=1)
+NOTIFICATIONS_FRAUD_SECONDS = env_int("NOTIFICATIONS_FRAUD_SECONDS", 60, minimum=1)
+
+# Email (Django's SMTP backend): email channels and the notice to an owner whose channel was disabled.
+EMAIL_HOST = env_str("EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Log platform <notifications@localhost>")
 
 # An upload whose body stops arriving for this long is dropped (408) instead of holding a thread.
 LOGS_UPLOAD_IDLE_SECONDS = env_int("LOGS_UPLOAD_IDLE_SECONDS", 30, minimum=1)
@@ -229,6 +257,11 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-files": {"task": "ingestion.sweep_files", "schedule": 3600.0},
     # Daily indices left empty (a deletion that stopped half-way, an index created by hand) give back their shard.
     "delete-empty-indices": {"task": "ingestion.delete_empty_indices", "schedule": 86400.0},
+    # Retries that are due (and deliveries whose first send was lost), new or re-tiered fraud alerts, and finished
+    # jobs whose notification was lost.
+    "notifications-due": {"task": "notifications.deliveries_due", "schedule": float(NOTIFICATIONS_SWEEP_SECONDS)},
+    "notifications-fraud": {"task": "notifications.fraud_alerts", "schedule": float(NOTIFICATIONS_FRAUD_SECONDS)},
+    "notifications-jobs": {"task": "notifications.job_events_sweep", "schedule": 300.0},
 }
 
 REST_FRAMEWORK = {
@@ -270,6 +303,8 @@ SPECTACULAR_SETTINGS = {
         "HealthStatusEnum": ["up", "down"],
         "AlertStatusEnum": "analytics.fraud.models.FraudAlert.Status",
         "AlertTierEnum": "analytics.fraud.models.FraudAlert.Tier",
+        "ChannelKindEnum": "notifications.models.Channel.Kind",
+        "DeliveryStateEnum": "notifications.models.Delivery.State",
     },
 }
 
