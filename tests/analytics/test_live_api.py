@@ -37,9 +37,9 @@ def server():
         yield port
 
 
-def account(username: str) -> APIClient:
+def account(username: str, *, staff: bool = False) -> APIClient:
     """A saved user with a token (gunicorn reads the shared test database), as an API client."""
-    user = get_user_model().objects.create_user(id=fresh_user_id(), username=username)
+    user = get_user_model().objects.create_user(id=fresh_user_id(), username=username, is_staff=staff)
     client = APIClient()
     client.token = Token.objects.create(user=user).key
     client.credentials(HTTP_AUTHORIZATION=f"Token {client.token}")
@@ -105,6 +105,22 @@ def test_it_shows_only_the_users_own_events(server, celery_worker):
     assert {event["source"]["file_id"] for event in events} == {mine["file_id"]}
     assert nothing_more(stream)
     assert theirs["file_id"] != mine["file_id"]
+
+
+def test_staff_see_everyone_s_events_or_one_owner_s_when_they_ask(server, celery_worker):
+    ana, bruno, olga = account("ana"), account("bruno"), account("olga", staff=True)
+    everyone = tail(server, olga)
+    only_ana = tail(server, olga, f"?owner={ana.user.pk}")
+
+    hers, _ = upload_and_wait(ana, "ana.ndjson", data_lines(WEB_ACCESS_LOGS.name, 10))
+    his, _ = upload_and_wait(bruno, "bruno.ndjson", data_lines(WEB_ACCESS_LOGS.name, 10))
+    all_events, everyone = collect(server, olga, 20, everyone)
+    ana_events, only_ana = collect(server, olga, 10, only_ana, f"?owner={ana.user.pk}")
+
+    assert {event["source"]["file_id"] for event in all_events} == {hers["file_id"], his["file_id"]}
+    assert {event["source"]["file_id"] for event in ana_events} == {hers["file_id"]}
+    assert nothing_more(only_ana)
+    everyone.close()
 
 
 def test_it_applies_the_query_and_the_filters_as_search_does(server, celery_worker):

@@ -65,6 +65,15 @@ def test_events_uploaded_after_the_page_opened_appear_newest_first_and_pause_hol
     expect(rows.first.get_by_role("link")).to_have_attribute("href", f"/search/events/{second}:5/")
     expect(page.get_by_role("status")).to_have_text("Showing 5 events that arrived while paused.")
 
+    third = send_lines(client, "third.ndjson", 17, 600)
+
+    # The page keeps the latest 500: the oldest dropped off the bottom.
+    expect(rows.first.get_by_role("link")).to_have_attribute(
+        "href", f"/search/events/{third}:600/", timeout=INDEXED_TIMEOUT
+    )
+    expect(rows).to_have_count(500)
+    expect(rows.last.get_by_role("link")).to_have_attribute("href", f"/search/events/{third}:101/")
+
 
 def test_the_live_page_filters_like_search_fits_375_px_and_pauses_by_keyboard(phone, celery_worker, member):
     sign_in(phone, "maria")
