@@ -23,6 +23,7 @@ SORTS = {
 }
 # Rows the live page keeps: older ones drop off the bottom as new events arrive.
 LIVE_PAGE_ROWS = 500
+# The live page's boxes; every other filter (a link's status=404, a field=value) is kept as a chip.
 LIVE_BOXES = frozenset({"q", "log_type", "stream"})
 # Fields offered for "top values"; any other field of the data works too (typed into the box).
 TOP_FIELD_CHOICES = (
@@ -158,8 +159,6 @@ def live_page(request: HttpRequest) -> HttpResponse:
     context.update(
         {
             "filters": filters,
-            # The query, log type and stream have boxes; every other filter (a link's status=404, a field=value)
-            # is kept as a chip and a hidden field.
             "stream": request.GET.get("stream", ""),
             "field_filters": [(name, value) for name, value in filters.as_params() if name not in LIVE_BOXES],
             "stream_url": f"/api/live?{params}",
