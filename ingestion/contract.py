@@ -8,8 +8,8 @@ ingestion's own business and may change; `tests/config/test_layers.py` lets read
 The imports group the promised names by subject: the documents in Elasticsearch (the alias to search, the
 fields every document may carry, a streamed event's `stream` and `stream_id` and every event's `ingested_at`
 among them), the field-name conventions (customer, card, device, country, category, verdict columns), the log
-type labels, job reads scoped to what a user may see, and the outbox of "job finished" and "stream window
-closed" events (read an event, claim it once per consumer).
+type labels, job reads scoped to what a user may see, the outbox of "job finished" and "stream window closed"
+events (read an event, claim it once per consumer), and the live feed of indexed batches (live tails).
 """
 
 from ingestion.documents import CANONICAL_FIELDS, NESTED_FIELDS, TEXT_SUBFIELD, day_of_daily_index, events_alias
@@ -20,12 +20,14 @@ from ingestion.field_names import (
     DECLINE_FIELDS,
     DEVICE_FIELDS,
     LABEL_FIELDS,
+    ORDER_FIELDS,
     find_field,
     normalize_name,
     normalized,
 )
+from ingestion.live import IndexedBatch, live_feed_end, live_feed_read
 from ingestion.log_types import LOG_TYPE_LABELS
-from ingestion.selectors import ingest_activity, job_get, jobs_by_status, shard_budget
+from ingestion.selectors import ingest_activity, job_get, jobs_by_id, jobs_by_status, shard_budget
 from ingestion.services.events import job_event_claim, job_event_get, job_event_handled, job_events_unclaimed
 from ingestion.stream import STREAM_WINDOW_CLOSED
 
@@ -39,8 +41,10 @@ __all__ = [
     "LABEL_FIELDS",
     "LOG_TYPE_LABELS",
     "NESTED_FIELDS",
+    "ORDER_FIELDS",
     "STREAM_WINDOW_CLOSED",
     "TEXT_SUBFIELD",
+    "IndexedBatch",
     "day_of_daily_index",
     "events_alias",
     "find_field",
@@ -50,7 +54,10 @@ __all__ = [
     "job_event_handled",
     "job_events_unclaimed",
     "job_get",
+    "jobs_by_id",
     "jobs_by_status",
+    "live_feed_end",
+    "live_feed_read",
     "normalize_name",
     "normalized",
     "shard_budget",

@@ -29,17 +29,29 @@ DUPLICATE_KEY = 11000
 UNFINISHED = {"state": BatchState.QUEUED.value}
 
 
-def ensure_indexes() -> None:
-    with _collection(STREAMS) as streams:
-        streams.create_index([("owner_id", 1), ("name", 1)])
-    with _collection(BATCHES) as batches:
-        batches.create_index([("stream_id", 1), ("day", 1)])
-        batches.create_index([("owner_id", 1), ("day", 1)])
-        batches.create_index([("state", 1), ("owner_id", 1)])
-        batches.create_index("ingested_at")
-        batches.create_index([("owner_id", 1), ("received_at", 1)])
-    with _collection(DEAD_LETTERS) as letters:
-        letters.create_index([("stream_id", 1), ("at", 1)])
+INDEXES = {
+    STREAMS: [([("owner_id", 1), ("name", 1)], {})],
+    BATCHES: [
+        ([("stream_id", 1), ("day", 1)], {}),
+        ([("owner_id", 1), ("day", 1)], {}),
+        ([("state", 1), ("owner_id", 1)], {}),
+        ([("ingested_at", 1)], {}),
+        ([("owner_id", 1), ("received_at", 1)], {}),
+    ],
+    DEAD_LETTERS: [([("stream_id", 1), ("at", 1)], {})],
+}
+
+
+def ensure_indexes() -> list[tuple[str, str, bool]]:
+    """Create the indexes that are missing; returns (collection, index, created) for each, as the job repository."""
+    report = []
+    for name, indexes in INDEXES.items():
+        with _collection(name) as collection:
+            existing = set(collection.index_information())
+            for keys, options in indexes:
+                index = collection.create_index(keys, **options)
+                report.append((name, index, index not in existing))
+    return report
 
 
 # Streams

@@ -148,7 +148,8 @@ class IngestApi(IngestView):
 def es_exception_handler(error: Exception, context: dict) -> Response | None:
     """Any refusal on the Elasticsearch-compatible paths, in Elasticsearch's error shape with its status."""
     if isinstance(error, ApplicationError):
-        code, reason, headers = error.status_code, error.message, error.headers
+        code, reason = error.status_code, error.message
+        headers = {"Retry-After": str(error.retry_after)} if error.retry_after else {}
     elif isinstance(error, exceptions.APIException):
         code, reason, headers = error.status_code, str(error.detail), {}
         if isinstance(error, exceptions.Throttled) and error.wait is not None:

@@ -9,16 +9,16 @@ def job_event_get(*, event_id: str) -> dict | None:
     return repo.event_get(event_id)
 
 
-def job_events_unclaimed(*, consumer: str, since: dt.datetime, until: dt.datetime | None = None) -> list[dict]:
-    """Events between two moments that this consumer has not claimed yet (its sweep's work list)."""
-    unclaimed, skip, page = [], 0, 500
-    # In pages: streams add an event per active stream every few minutes, more than one page holds.
-    while events := repo.events_since(since, skip=skip, limit=page):
-        events = [event for event in events if until is None or event["created_at"] <= until]
-        claimed = repo.event_claimed([event["_id"] for event in events], consumer)
-        unclaimed += [event for event in events if event["_id"] not in claimed]
-        skip += page
-    return unclaimed
+def job_events_unclaimed(*, consumer: str, since: dt.datetime, until: dt.datetime, limit: int = 500) -> list[dict]:
+    """Events between two moments that this consumer has not claimed yet, oldest first (its sweep's work list).
+
+    An event whose claim exists but whose mark was lost is marked again and left out.
+    """
+    events = repo.events_unmarked(consumer, since=since, until=until, limit=limit)
+    claimed = repo.event_claimed([event["_id"] for event in events], consumer)
+    if claimed:
+        repo.events_mark(sorted(claimed), consumer)
+    return [event for event in events if event["_id"] not in claimed]
 
 
 def job_event_handled(*, event_id: str, consumer: str) -> bool:

@@ -71,8 +71,7 @@ class QueueFull(ApplicationError):
     """Too many batches wait for processing: the sender should retry later (429 with Retry-After)."""
 
     def __init__(self, message: str):
-        retry_after = settings.STREAM_RETRY_AFTER_SECONDS
-        super().__init__(message, status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": str(retry_after)})
+        super().__init__(message, status.HTTP_429_TOO_MANY_REQUESTS, retry_after=settings.STREAM_RETRY_AFTER_SECONDS)
 
 
 @dataclass(frozen=True)
