@@ -30,8 +30,11 @@ from ingestion.dispatch import dispatch_stream_batch, notify_job_finished
 from ingestion.documents import daily_index, ensure_index_templates
 from ingestion.field_types import infer_field_types
 from ingestion.indices import daily_indices, headroom_refusal, shard_usage
+from ingestion.live import live_feed_append
 from ingestion.log_types import guess_log_type
 from ingestion.records import RecordError, build_document
+from ingestion.services import deliveries
+from ingestion.services.deliveries import Verdict
 from ingestion.stream import STREAM_WINDOW_CLOSED, Batch, BatchState, Stream, stream_id_for, stream_name_problem
 from ingestion.stream_input import (
     ACCEPTED_ACTIONS,
@@ -297,6 +300,7 @@ def _refused_rows(request: _Request, stream_id: str, batch_id: str) -> Iterator[
 @dataclass(frozen=True)
 class _Built:
     doc_id: str
+    line: int  # the line of the request (unique in its batch): with the batch's stamp it names the document
     day: str
     index: str
     pair: bytes  # its action and source lines, ready for _bulk
@@ -312,17 +316,22 @@ def batch_process(*, batch_id: str) -> dict | None:
     batch = streams_repo.batch_get(batch_id)
     if batch is None or batch.state == BatchState.DONE:
         return None
-    start_id, crashed = repo.task_start(f"batch:{batch_id}", batch_id)
+    delivery = deliveries.delivery_start(task_id=f"batch:{batch_id}", job_id=batch_id, tries=0)
+    if delivery.verdict is not Verdict.RUN:
+        # Another delivery runs it now (or finished it): if that one dies, the sweeper dispatches the batch again.
+        return None
     try:
-        if crashed >= MAX_WORKER_CRASHES:
+        if delivery.crashes >= MAX_WORKER_CRASHES:
             return _give_up(
                 batch,
-                f"Processing this batch stopped its worker {crashed} times; its lines were set "
+                f"Processing this batch stopped its worker {delivery.crashes} times; its lines were set "
                 "aside instead of being tried forever",
             )
-        return _process(batch)
+        with deliveries.delivery_heartbeat(start_id=delivery.start_id):
+            return _process(batch)
     finally:
-        repo.task_finish(start_id)
+        # Only a delivery that dies with its worker leaves its start behind (with a heartbeat that goes stale).
+        repo.task_start_delete(delivery.start_id)
 
 
 def _process(batch: Batch) -> dict | None:
@@ -340,7 +349,7 @@ def _process(batch: Batch) -> dict | None:
             return None
         raise
     built, set_aside = _within_limits(es, batch, built)
-    indexed, rejected = _send(es, built)
+    indexed, rejected = _send(es, batch, built)
     set_aside.update(unbuilt)
     if set_aside or rejected:
         _store_refusals(es, prefix, batch, set_aside, rejected)
@@ -424,7 +433,7 @@ def _build(batch: Batch, prefix: str) -> tuple[list[_Built], dict[str, str]]:
     ingested_at = format_timestamp(batch.ingested_at)
     stamp = {"owner": str(batch.owner_id), "stream": batch.stream, "stream_id": batch.stream_id}
     built, unbuilt = [], {}
-    for doc_id, _line, raw in _entries(batch):
+    for doc_id, line, raw in _entries(batch):
         record = orjson.loads(raw)
         try:
             doc = build_document(record, timestamp_field=timestamp_field_of(record), numeric={}, log_type=log_type)
@@ -432,10 +441,11 @@ def _build(batch: Batch, prefix: str) -> tuple[list[_Built], dict[str, str]]:
             unbuilt[doc_id] = str(error)
             continue
         doc.update(stamp)
-        doc["ingested_at"] = ingested_at
+        doc["line"], doc["ingested_at"] = line, ingested_at
         geoip.enrich(doc)
         index = daily_index(prefix, doc["@timestamp"])
-        built.append(_Built(doc_id, doc["@timestamp"][:10], index, encode_with_id(doc, index=index, doc_id=doc_id)))
+        pair = encode_with_id(doc, index=index, doc_id=doc_id)
+        built.append(_Built(doc_id, line, doc["@timestamp"][:10], index, pair))
     return built, unbuilt
 
 
@@ -465,19 +475,28 @@ def _within_limits(es: Elasticsearch, batch: Batch, built: list[_Built]) -> tupl
     }
 
 
-def _send(es: Elasticsearch, built: list[_Built]) -> tuple[int, dict[str, str]]:
-    """Index in bodies of at most 5,000 documents or about 10 MB; returns the indexed count and the rejections."""
+def _send(es: Elasticsearch, batch: Batch, built: list[_Built]) -> tuple[int, dict[str, str]]:
+    """Index in bodies of at most 5,000 documents or about 10 MB, each announced on the live feed once taken;
+    returns the indexed count and the rejections."""
     indexed, rejected = 0, {}
-    body: list[bytes] = []
+    body: list[_Built] = []
     size = 0
     for item in [*built, None]:
         if body and (item is None or len(body) >= 5000 or size + len(item.pair) > 10 * 2**20):
-            outcome = send(es, b"".join(body), key=str)
+            outcome = send(es, b"".join(part.pair for part in body), key=str)
             indexed += outcome.indexed
             rejected.update(outcome.rejected)
+            live_feed_append(
+                owner=str(batch.owner_id),
+                ingested_at=format_timestamp(batch.ingested_at),
+                source_field="stream_id",
+                source_value=batch.stream_id,
+                lines=(body[0].line, body[-1].line),
+                count=outcome.indexed,
+            )
             body, size = [], 0
         if item is not None:
-            body.append(item.pair)
+            body.append(item)
             size += len(item.pair)
     return indexed, rejected
 

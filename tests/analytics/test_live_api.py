@@ -94,6 +94,28 @@ def test_it_streams_the_events_of_a_file_uploaded_after_it_connected(server, cel
     assert nothing_more(stream)
 
 
+def test_it_streams_events_a_shipper_sends_to_the_ingest_endpoint(server, celery_worker):
+    ana = account("ana")
+    stream = tail(server, ana)
+
+    sent = ana.post(
+        "/api/ingest?stream=shop-web&log_type=web_access",
+        data=data_lines(WEB_ACCESS_LOGS.name, 50),
+        content_type="application/x-ndjson",
+    )
+    events, stream = collect(server, ana, 50, stream)
+
+    assert sent.status_code == 202 and sent.json()["accepted"] == 50
+    stream_id = sent.json()["stream_id"]
+    assert {event["source"]["stream_id"] for event in events} == {stream_id}
+    assert {event["source"]["stream"] for event in events} == {"shop-web"}
+    assert [event["source"]["line"] for event in events] == list(range(1, 51))
+    assert len({event["id"] for event in events}) == 50
+    assert events[0]["source"]["message"] == orjson.loads(data_lines(WEB_ACCESS_LOGS.name, 1))["message"]
+    assert events[0]["source"]["ingested_at"].endswith("Z")
+    assert nothing_more(stream)
+
+
 def test_it_shows_only_the_users_own_events(server, celery_worker):
     ana, bruno = account("ana"), account("bruno")
     stream = tail(server, ana)

@@ -136,8 +136,10 @@ def test_a_batch_that_keeps_killing_its_worker_is_set_aside_with_the_reason(cele
     with worker_paused():
         result = ingest(api_client, ACCESS, stream="poison").json()
         batch = stream_repository.batch_latest(result["stream_id"])
-        for _ in range(3):  # three runs of it that started and never finished: their worker died
-            repository.task_start(f"batch:{batch.batch_id}", batch.batch_id)
+        # Three runs of it that started and never finished: their worker died, their heartbeat is long stale.
+        died_at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+        for _ in range(3):
+            repository.task_start(task_id=f"batch:{batch.batch_id}", job_id=batch.batch_id, tries=0, at=died_at)
 
     counts = wait_until(lambda: settled(api_client, result["stream_id"]))
 
