@@ -10,5 +10,5 @@ from ingestion.contract import events_alias
 
 
 def events_search() -> Search:
-    """A search over every daily index of the events, through their alias."""
-    return Search(using=get_es(), index=events_alias())
+    """A search over every daily index of the events, through their alias (empty before the first one exists)."""
+    return Search(using=get_es(), index=events_alias()).params(ignore_unavailable=True)

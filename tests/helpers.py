@@ -2,6 +2,7 @@
 
 import csv
 import datetime as dt
+import functools
 import gzip
 import io
 import re
@@ -13,6 +14,7 @@ import orjson
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_celery_results.models import TaskResult
+from elasticsearch import ApiError
 
 from config.celery import app as celery_app
 from config.es import get_es
@@ -196,10 +198,18 @@ def documents_of(file_id: str, size: int = 100) -> list[dict]:
 
 def count_documents(file_id: str) -> int:
     # The alias exists only once some daily index does (the fault tests start without any).
-    result = get_es().count(
-        index=settings.LOGS_INDEX_PREFIX, query={"term": {"file_id": file_id}}, ignore_unavailable=True
+    es = get_es()
+    count = functools.partial(
+        es.count, index=settings.LOGS_INDEX_PREFIX, query={"term": {"file_id": file_id}}, ignore_unavailable=True
     )
-    return result["count"]
+    try:
+        return count()["count"]
+    except ApiError as error:
+        if error.status_code != 503:
+            raise
+        # A daily index just created (or a node just restarted by a fault test) has shards still starting.
+        es.cluster.health(wait_for_status="yellow", timeout="60s")
+        return count()["count"]
 
 
 def fallback_documents(file_id: str) -> list[dict]:

@@ -41,6 +41,7 @@ from ingestion.services.stages import (
     job_days_accept,
     reading_rules,
 )
+from ingestion.timestamps import format_timestamp
 
 PAGE_ROWS = 1000
 
@@ -188,10 +189,12 @@ def _move(es: Elasticsearch, prefix: str, job: Job, rules: dict, rows: list[dict
     days = list(dict.fromkeys(document["@timestamp"][:10] for _line, document in ready))
     accepted = job_days_accept(job_id=job.job_id, attempt=job.attempt, days=days, limit=day_limit(job))
     kept = []
+    ingested_at = format_timestamp(now())
     for line, document in ready:
         day = document["@timestamp"][:10]
         if day in accepted:
             geoip.enrich(document)
+            document["ingested_at"] = ingested_at
             kept.append((line, document, daily_index(prefix, document["@timestamp"])))
         else:
             still[line] = day_limit_reason(day_limit(job), day)
@@ -243,7 +246,7 @@ def _finish(
         "reason": reason,
     }
     final, final_reason = final_status({name: counts.get(name, 0) for name in COUNT_NAMES}, job.total_lines)
-    changes = {**changes, "counts": counts, "reindex": outcome}
+    changes = {**changes, "counts": counts}
     if counted:
         changes["errors"] = _first_errors(es, prefix, job)
     if final != job.status:
@@ -256,7 +259,9 @@ def _finish(
             job=job, status=final, at=outcome["finished_at"], occasion=f"reindex-{outcome['run']}"
         )
         notify_job_finished(event_id)
+    # Let go before saying "done": whoever sees the outcome may change the job at once (a retry, a deletion).
     repo.busy_release(job.job_id, holder)
+    repo.job_update(job.job_id, {"reindex": outcome})
     return {"moved": outcome["moved"], "still_set_aside": outcome["still_set_aside"], "reason": reason}
 
 
