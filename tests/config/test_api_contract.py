@@ -32,7 +32,7 @@ LOG = ROOT / "var" / "log" / "test-contract-web.log"
 REPORT = ROOT / "var" / "log" / "test-contract-schemathesis.txt"
 # Bounded and repeatable: deterministic mode derandomizes Hypothesis (the same examples every run, so no
 # seed to pass), and each operation gets at most this many generated cases per phase.
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 15
 GUNICORN = [sys.executable, "-m", "gunicorn", "config.wsgi", "--timeout", "120"]
 
 
@@ -245,6 +245,11 @@ def test_the_api_keeps_its_openapi_contract(server, owner, known_ids, tmp_path):
         "false",
         "--workers",
         "2",
+        # Speed is the benchmark's business: a slow answer on a loaded machine is not a contract failure.
+        "--request-timeout",
+        "120",
+        "--exclude-checks",
+        "max_response_time",
         "--header",
         f"Authorization: Token {owner.token}",
         "--no-color",
