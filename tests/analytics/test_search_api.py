@@ -8,7 +8,8 @@ import pytest
 
 from config.es import get_es
 from tests.analytics.conftest import ANALYST_ID, client_for
-from tests.helpers import SCRIPT_NOTE, orders_with_a_script_note, upload_and_wait
+from tests.datafiles import ONLINE_RETAIL_FRANCE
+from tests.helpers import SCRIPT_NOTE, data_lines, orders_with_a_script_note, upload_and_wait
 
 ALIAS = "test-logs-ecom"
 
@@ -159,8 +160,27 @@ def test_the_csv_export_round_trips_and_keeps_numbers_as_numbers(read_side, anal
     assert len(rows) == 149
     assert {row["InvoiceNo"][:1] for row in rows} == {"C"}
     assert round(sum(float(row["amount"]) for row in rows), 2) == -12_311.21
-    # Even the header is formula-safe: @ starts a formula in some spreadsheets.
-    assert list(rows[0])[:4] == ["id", "index", "'@timestamp", "log_type"]
+    # Our own column names are written as they are (no quote before @timestamp).
+    assert list(rows[0])[:4] == ["id", "index", "@timestamp", "log_type"]
+
+
+def test_a_column_name_from_the_file_that_a_spreadsheet_would_run_is_neutralized_in_the_export_header(
+    celery_worker,
+):
+    owner = client_for(900_006, "exporter")
+    header, *lines = data_lines(ONLINE_RETAIL_FRANCE.name, 21).decode().splitlines()
+    hostile = "=cmd|' /C calc'!A0"
+    content = "\n".join([f'{header},"{hostile}"', *(f"{line},note" for line in lines)]) + "\n"
+    data, job = upload_and_wait(owner, "retail-with-a-formula-column.csv", content.encode())
+    assert job["counts"]["indexed"] == 20
+
+    response = owner.get("/api/search/export", {"format": "csv", "job_id": data["job_id"]})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+    assert rows[0][:3] == ["id", "index", "@timestamp"]
+    assert "'" + hostile in rows[0]
+    assert hostile not in rows[0]
+    assert len(rows) == 21
 
 
 def test_another_users_documents_never_appear_in_search_export_or_event_detail(read_side, analyst, other_user):
