@@ -1,10 +1,12 @@
 """Test helpers: upload through the real API and follow the job the real worker runs."""
 
 import csv
+import datetime as dt
 import gzip
 import io
 import re
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import orjson
@@ -37,6 +39,28 @@ def transactions_on(moments: list[str]) -> bytes:
     for number, moment in enumerate(moments):
         writer.writerow(rows[number % len(rows)] | {"EVENT_TIMESTAMP": moment, "LABEL_TIMESTAMP": moment})
     return out.getvalue().encode()
+
+
+@contextmanager
+def one_transaction_a_day(client, *, first_day: dt.date, days: int, per_upload: int = 90) -> Iterator[list[dict]]:
+    """Real card transactions, one at noon on each of `days` days, uploaded through the API and indexed by the
+    worker; yields the uploads' data, then deletes them with their documents and the daily indices they leave empty.
+
+    Each upload covers `per_upload` days: one bulk request that creates hundreds of daily indices can outlast the
+    client's timeout on a busy machine (the worker would then retry it), a few dozen at a time cannot.
+    """
+    uploads = []
+    try:
+        for start in range(0, days, per_upload):
+            offsets = range(start, min(days, start + per_upload))
+            moments = [f"{first_day + dt.timedelta(days=offset)}T12:00:00Z" for offset in offsets]
+            data, job = upload_and_wait(client, f"transactions-from-day-{start}.csv", transactions_on(moments))
+            uploads.append(data)
+            assert job["counts"]["indexed"] == len(moments), job
+        yield uploads
+    finally:
+        for data in uploads:
+            assert client.delete(f"/api/logs/uploads/{data['file_id']}").status_code == 200
 
 
 def orders_with_a_script_note(count: int = 5) -> bytes:
