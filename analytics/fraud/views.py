@@ -51,11 +51,8 @@ def _alert_or_404(request: HttpRequest, alert_id: int) -> FraudAlert:
         raise Http404(error.message) from error
 
 
-@login_required
-@require_GET
-def alert_page(request: HttpRequest, alert_id: int) -> HttpResponse:
-    alert = _alert_or_404(request, alert_id)
-    context = {
+def _alert_context(alert: FraudAlert) -> dict:
+    return {
         "nav": "fraud",
         "alert": alert,
         "rule_titles": {key: rule.title for key, rule in RULES.items()},
@@ -72,19 +69,24 @@ def alert_page(request: HttpRequest, alert_id: int) -> HttpResponse:
             for item in alert.evidence
         ],
     }
-    return render(request, "fraud/alert.html", context)
+
+
+@login_required
+@require_GET
+def alert_page(request: HttpRequest, alert_id: int) -> HttpResponse:
+    return render(request, "fraud/alert.html", _alert_context(_alert_or_404(request, alert_id)))
 
 
 @login_required
 @require_POST
 def alert_status(request: HttpRequest, alert_id: int) -> HttpResponse:
     alert = _alert_or_404(request, alert_id)
+    chosen, note = request.POST.get("status", ""), request.POST.get("note", "")
     try:
-        services.alert_set_status(
-            alert=alert, user=request.user, new_status=request.POST.get("status", ""), note=request.POST.get("note", "")
-        )
+        services.alert_set_status(alert=alert, user=request.user, new_status=chosen, note=note)
     except ApplicationError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, f"Alert marked {alert.get_status_display().lower()}.")
+        # The form comes back as it was sent (the chosen status, the note typed) with the reason beside it.
+        context = {**_alert_context(alert), "review_error": error.message, "chosen_status": chosen, "note": note}
+        return render(request, "fraud/alert.html", context, status=error.status_code)
+    messages.success(request, f"Alert marked {alert.get_status_display().lower()}.")
     return redirect("fraud-alert-page", alert_id=alert.pk)
