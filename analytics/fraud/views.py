@@ -1,5 +1,7 @@
 """The fraud pages: the alert queue, an alert with its evidence, and the review actions."""
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -8,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from analytics.fraud import selectors, services
+from analytics.fraud.forms import RULE_CHOICES, STATUS_CHOICES, TIER_CHOICES, AlertFilterForm
 from analytics.fraud.models import FraudAlert
 from analytics.fraud.rules import RULES
 from config.errors import ApplicationError
@@ -18,29 +21,26 @@ PER_PAGE = 25
 @login_required
 @require_GET
 def alert_queue(request: HttpRequest) -> HttpResponse:
-    status = request.GET.get("status", "open")
-    status = status if status in FraudAlert.Status.values or status == "all" else "open"
-    tier = request.GET.get("tier") if request.GET.get("tier") in FraudAlert.Tier.values else None
-    rule = request.GET.get("rule") if request.GET.get("rule") in RULES else None
-    entity = request.GET.get("entity", "").strip()[:200]
-    alerts = selectors.alert_list(
-        user=request.user, status_filter=None if status == "all" else status, tier=tier, rule=rule, entity=entity
-    )
-    page = Paginator(alerts, PER_PAGE).get_page(request.GET.get("page"))
+    form = AlertFilterForm(request.GET)
+    typed = {name: request.GET.get(name, "") for name in form.fields}
     context = {
         "nav": "fraud",
-        "page": page,
-        "status": status,
-        "tier": tier or "",
-        "rule": rule or "",
-        "entity": entity,
-        "statuses": FraudAlert.Status.choices,
-        "tiers": FraudAlert.Tier.choices,
-        "rules": RULES,
+        "typed": {**typed, "status": typed["status"] or FraudAlert.Status.OPEN},
+        "statuses": STATUS_CHOICES,
+        "tiers": TIER_CHOICES,
+        "rules": RULE_CHOICES,
         "rule_titles": {key: rule.title for key, rule in RULES.items()},
         "counts": selectors.alert_counts(user=request.user),
         "described": services.rules_described(),
     }
+    if not form.is_valid():
+        # Nothing is listed for filters that cannot be read; the form keeps what was typed, to fix it.
+        context["errors"] = form.errors_in_words()
+        return render(request, "fraud/queue.html", context, status=400)
+    alerts = selectors.alert_list(user=request.user, **form.selection())
+    page = Paginator(alerts, PER_PAGE).get_page(request.GET.get("page"))
+    params = [(name, value) for name, value in request.GET.items() if name != "page" and value]
+    context.update({"page": page, "page_params": urlencode(params)})
     return render(request, "fraud/queue.html", context)
 
 

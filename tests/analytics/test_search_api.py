@@ -96,7 +96,11 @@ def test_an_export_with_a_bad_sort_is_a_400_before_any_row_is_sent(read_side, an
     response = analyst.get("/api/search/export", {"format": "ndjson", "sort": "-no such field"})
 
     assert response.status_code == 400
-    assert response.json() == {"success": False, "error": "'no such field' is not a field name"}
+    assert response.json() == {
+        "success": False,
+        "error": "'no such field' is not a field name: use letters, digits, _ @ . - and no spaces "
+        "(e.g. geo.country_iso_code)",
+    }
 
 
 def test_relative_times_are_accepted(read_side, analyst):

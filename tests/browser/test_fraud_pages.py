@@ -104,3 +104,39 @@ def test_a_status_another_reviewer_set_meanwhile_is_explained_and_the_typed_note
     expect(page.get_by_role("alert")).to_have_text("The alert is already acknowledged")
     expect(page.get_by_label("Note (needed to dismiss)")).to_have_value("Calling the customer")
     expect(page.locator("#alert-status")).to_contain_text("Acknowledged, by olga")
+
+
+def test_a_queue_filter_error_keeps_every_filter_and_says_what_to_fix(page, screened_file):
+    sign_in(page, "maria")
+    page.goto("/fraud/")
+    page.get_by_label("Status").select_option(label="Any")
+    page.get_by_label("Tier").select_option(label="High")
+    page.get_by_label("Customer, card or IP").fill("-")
+    page.get_by_label("Seen from").fill("2023-02-01")
+    page.get_by_label("Seen until").fill("2022-11-01")
+    page.get_by_role("button", name="Filter").click()
+
+    expect(page.get_by_role("alert")).to_have_text(
+        "Seen until (2022-11-01) is before seen from (2023-02-01): swap the two dates"
+    )
+    expect(page.locator("#alert-queue")).to_have_count(0)
+    expect(page.get_by_label("Status")).to_have_value("all")
+    expect(page.get_by_label("Tier")).to_have_value("high")
+    expect(page.get_by_label("Customer, card or IP")).to_have_value("-")
+    expect(page.get_by_label("Seen from")).to_have_value("2023-02-01")
+    expect(page.get_by_label("Seen until")).to_have_value("2022-11-01")
+    screenshot(page, "fraud-queue-filter-error")
+
+    page.get_by_label("Seen from").fill("2022-11-01")
+    page.get_by_label("Seen until").fill("2023-02-01")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_role("alert")).to_have_count(0)
+    rows = page.locator("#alert-queue tbody tr")
+    expect(rows.first).to_be_visible()
+    assert set(rows.locator("td:first-child").all_inner_texts()) == {"High"}
+
+    page.goto("/fraud/?status=opne&tier=high")
+    expect(page.get_by_role("alert")).to_have_text(
+        "Status: 'opne' is not one of Any, Open, Acknowledged, Dismissed, Confirmed fraud"
+    )
+    expect(page.get_by_label("Tier")).to_have_value("high")
