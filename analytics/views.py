@@ -78,7 +78,10 @@ def _typed_form(request: HttpRequest) -> dict:
     fields = [
         (name, value) for name, values in params.lists() if name not in RESERVED for value in values if value != ""
     ]
+    folded = ("from", "to", "log_type", "country", "job_id", "status")
     return {
+        # How many of the filters under "More filters" are set: the folded form says so.
+        "in_use": sum(1 for name in folded if _joined(params.getlist(name))) + len(fields),
         "q": params.get("q", ""),
         "start": params.get("from", ""),
         "end": params.get("to", ""),
