@@ -69,4 +69,6 @@ def pit_recall(*, key: str, user: AbstractBaseUser) -> str:
 
 
 def _paging_unavailable() -> ServiceUnavailable:
-    return ServiceUnavailable("Search paging is unavailable: the cache (Redis) that keeps result sets does not answer")
+    return ServiceUnavailable(
+        "Search paging is unavailable: the cache (Redis) that keeps result sets does not answer; try again shortly"
+    )

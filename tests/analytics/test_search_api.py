@@ -5,6 +5,7 @@ import io
 
 import orjson
 import pytest
+from django.test import override_settings
 
 from config.es import get_es
 from tests.analytics.conftest import ANALYST_ID, client_for
@@ -109,6 +110,29 @@ def test_relative_times_are_accepted(read_side, analyst):
 
     assert recent["total"]["value"] == 0  # the orders are from 2016
     assert ever["total"]["value"] == 4_675
+
+
+def test_with_the_cache_unreachable_a_search_that_needs_a_cursor_is_a_503_and_one_page_still_answers(
+    read_side, analyst
+):
+    unreachable = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    job = read_side.orders["job_id"]
+
+    with override_settings(CACHES=unreachable):
+        paged = analyst.get("/api/search", {"job_id": job, "page_size": 5})
+        whole = analyst.get("/api/search", {"job_id": job, "q": '"Eddie Underwood"', "page_size": 500})
+
+    assert paged.status_code == 503
+    assert paged.json() == {
+        "success": False,
+        "error": "Search paging is unavailable: the cache (Redis) that keeps result sets does not answer; "
+        "try again shortly",
+    }
+    assert whole.status_code == 200
+    assert whole.json()["next"] is None
+    assert whole.json()["total"]["value"] == len(whole.json()["results"]) > 0
 
 
 @pytest.fixture(scope="session")
