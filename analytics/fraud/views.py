@@ -40,7 +40,8 @@ def alert_queue(request: HttpRequest) -> HttpResponse:
     alerts = selectors.alert_list(user=request.user, **form.selection())
     page = Paginator(alerts, PER_PAGE).get_page(request.GET.get("page"))
     params = [(name, value) for name, value in request.GET.items() if name != "page" and value]
-    context.update({"page": page, "page_params": urlencode(params)})
+    uploads = selectors.alert_uploads(alerts=page.object_list, user=request.user)
+    context.update({"page": page, "uploads": uploads, "page_params": urlencode(params)})
     return render(request, "fraud/queue.html", context)
 
 
@@ -51,10 +52,11 @@ def _alert_or_404(request: HttpRequest, alert_id: int) -> FraudAlert:
         raise Http404(error.message) from error
 
 
-def _alert_context(alert: FraudAlert) -> dict:
+def _alert_context(request: HttpRequest, alert: FraudAlert) -> dict:
     return {
         "nav": "fraud",
         "alert": alert,
+        "uploads": selectors.alert_uploads(alerts=[alert], user=request.user),
         "rule_titles": {key: rule.title for key, rule in RULES.items()},
         "changes": alert.changes.select_related("changed_by"),
         "statuses": FraudAlert.Status.choices,
@@ -62,6 +64,7 @@ def _alert_context(alert: FraudAlert) -> dict:
             {
                 "time": item["time"],
                 "amount": item["amount"],
+                "currency": item.get("currency"),
                 "lat": item["lat"],
                 "lon": item["lon"],
                 "score": item["score"],
@@ -74,7 +77,7 @@ def _alert_context(alert: FraudAlert) -> dict:
 @login_required
 @require_GET
 def alert_page(request: HttpRequest, alert_id: int) -> HttpResponse:
-    return render(request, "fraud/alert.html", _alert_context(_alert_or_404(request, alert_id)))
+    return render(request, "fraud/alert.html", _alert_context(request, _alert_or_404(request, alert_id)))
 
 
 @login_required
@@ -86,7 +89,12 @@ def alert_status(request: HttpRequest, alert_id: int) -> HttpResponse:
         services.alert_set_status(alert=alert, user=request.user, new_status=chosen, note=note)
     except ApplicationError as error:
         # The form comes back as it was sent (the chosen status, the note typed) with the reason beside it.
-        context = {**_alert_context(alert), "review_error": error.message, "chosen_status": chosen, "note": note}
+        context = {
+            **_alert_context(request, alert),
+            "review_error": error.message,
+            "chosen_status": chosen,
+            "note": note,
+        }
         return render(request, "fraud/alert.html", context, status=error.status_code)
     messages.success(request, f"Alert marked {alert.get_status_display().lower()}.")
     return redirect("fraud-alert-page", alert_id=alert.pk)
