@@ -62,7 +62,7 @@ def test_the_fraud_queue_lists_alerts_and_an_alert_shows_its_evidence_and_can_be
 def test_dismissing_without_a_note_says_so_and_keeps_the_chosen_action_and_the_typed_note(page, screened_file):
     sign_in(page, "maria")
     page.goto("/fraud/?status=open")
-    page.locator("#alert-queue tbody tr").first.get_by_role("link").click()
+    page.locator("#alert-queue tbody tr").first.locator("td").nth(2).get_by_role("link").click()
     expect(page.locator("#alert-status")).to_have_attribute("data-status", "open")
 
     page.get_by_label("Dismissed").check()
@@ -90,7 +90,7 @@ def test_dismissing_without_a_note_says_so_and_keeps_the_chosen_action_and_the_t
 def test_a_status_another_reviewer_set_meanwhile_is_explained_and_the_typed_note_kept(page, screened_file, staff):
     sign_in(page, "maria")
     page.goto("/fraud/?status=open")
-    page.locator("#alert-queue tbody tr").first.get_by_role("link").click()
+    page.locator("#alert-queue tbody tr").first.locator("td").nth(2).get_by_role("link").click()
     alert_id = page.url.rstrip("/").rsplit("/", 1)[1]
     colleague = APIClient()
     colleague.force_authenticate(staff)

@@ -129,6 +129,8 @@ def test_the_jobs_page_and_the_admin_upload_jobs_fit_1366_px_with_status_counts_
         expect(laptop.locator(table)).to_contain_text(LONG_NAMES[1][:20])
         screenshot(laptop, name)
         assert laptop.evaluate("document.documentElement.scrollWidth") <= 1366, path
+        # The table itself fits: its box scrolls no column out of view.
+        assert laptop.locator(table).evaluate("t => t.parentElement.scrollWidth <= t.parentElement.clientWidth"), path
         for cell in cells:
             expect(laptop.locator(cell).first).to_be_visible()
             assert uncovered_on_screen(laptop, cell), (path, cell)
