@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET
 
 from analytics import panels, search
 from analytics.dashboard import dashboard
-from analytics.filters import EventFilters, check_field_name, filters_from, scoped_search
+from analytics.filters import RESERVED, EventFilters, check_field_name, filters_from, scoped_search
 from config.errors import ApplicationError
 from config.kibana import discover_url
 from ingestion.contract import CANONICAL_FIELDS, LOG_TYPE_LABELS
@@ -21,6 +21,9 @@ SORTS = {
     "-amount": "Largest amount first",
     "amount": "Smallest amount first",
 }
+# The two inputs of the pages' "filter on any field" pair.
+ADD_PAIR = ("add_field", "add_value")
+DEFAULT_TOP_FIELD = "geo.country_iso_code"
 # Rows the live page keeps: older ones drop off the bottom as new events arrive.
 LIVE_PAGE_ROWS = 500
 # The live page's boxes; every other filter (a link's status=404, a field=value) is kept as a chip.
@@ -54,20 +57,55 @@ def _lucene(filters: EventFilters) -> str:
 def _with_added_field_filter(request: HttpRequest) -> HttpResponse | None:
     """The form's "add a field filter" pair becomes an ordinary field=value parameter."""
     name, value = request.GET.get("add_field", "").strip(), request.GET.get("add_value", "").strip()
-    if not name or not value:
+    if not name and not value:
         return None
-    params = [
-        (key, item) for key, items in request.GET.lists() for item in items if key not in ("add_field", "add_value")
-    ]
+    if not name or not value:
+        raise ApplicationError("Filter on any field: give both a field name and a value")
+    params = [(key, item) for key, items in request.GET.lists() for item in items if key not in ADD_PAIR]
     return redirect(f"{request.path}?{urlencode([*params, (check_field_name(name), value)])}")
+
+
+def _params_without(request: HttpRequest, *dropped: tuple[str, str]) -> str:
+    """This page's query string without some name=value pairs (and without its cursor: results start over)."""
+    kept = [
+        (name, value)
+        for name, values in request.GET.lists()
+        for value in values
+        if (name, value) not in dropped and name not in ("cursor", *ADD_PAIR)
+    ]
+    return urlencode(kept)
+
+
+def _typed_form(request: HttpRequest) -> dict:
+    """The filter form as the user filled it in, right or wrong: after an error it comes back ready to fix."""
+    params = request.GET
+    fields = [
+        (name, value) for name, values in params.lists() if name not in RESERVED for value in values if value != ""
+    ]
+    folded = ("from", "to", "log_type", "country", "job_id", "status")
+    return {
+        # How many of the filters under "More filters" are set: the folded form says so.
+        "in_use": sum(1 for name in folded if _joined(params.getlist(name))) + len(fields),
+        "q": params.get("q", ""),
+        "start": params.get("from", ""),
+        "end": params.get("to", ""),
+        "log_types": params.getlist("log_type"),
+        "country": _joined(params.getlist("country")),
+        "job_id": _joined(params.getlist("job_id")),
+        "status": _joined(params.getlist("status")),
+        "add_field": params.get("add_field", ""),
+        "add_value": params.get("add_value", ""),
+        "field_filters": [(name, value, "?" + _params_without(request, (name, value))) for name, value in fields],
+    }
+
+
+def _joined(values: list[str]) -> str:
+    return ",".join(value for value in values if value)
 
 
 def _filter_context(request: HttpRequest, filters: EventFilters) -> dict:
     params = filters.as_params()
     return {
-        "log_types": LOG_TYPE_LABELS.items(),
-        "filters": filters,
-        "field_filters": [(name, value) for name, values in filters.fields.items() for value in values],
         "params": urlencode(params),
         "search_url": "/search/?" + urlencode(params),
         "kibana_url": discover_url(
@@ -88,6 +126,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
         "sorts": SORTS,
         "sort": request.GET.get("sort", search.DEFAULT_SORT),
         "log_types": LOG_TYPE_LABELS.items(),
+        "form": _typed_form(request),
     }
     try:
         if response := _with_added_field_filter(request):
@@ -202,30 +241,41 @@ def _dotted(source: dict, name: str) -> object:
 @login_required
 @require_GET
 def analytics_page(request: HttpRequest) -> HttpResponse:
-    context = {"nav": "analytics", "top_choices": TOP_FIELD_CHOICES, "log_types": LOG_TYPE_LABELS.items()}
+    top_typed = request.GET.get("field") or DEFAULT_TOP_FIELD
+    context = {
+        "nav": "analytics",
+        "top_choices": TOP_FIELD_CHOICES,
+        "log_types": LOG_TYPE_LABELS.items(),
+        "form": _typed_form(request),
+        "top_field": top_typed,
+    }
     try:
         if response := _with_added_field_filter(request):
             return response
         filters = filters_from(request.GET)
-        top_field = check_field_name(request.GET.get("field") or "geo.country_iso_code")
         context.update(_filter_context(request, filters))
-        base = scoped_search(request.user, filters)
-        data = {
-            "summary": panels.summary(base),
-            "timeline": panels.timeline(base),
-            "categories": panels.categories(base),
-            "top": panels.top(base, top_field, 15),
-            "geo": panels.geo(base, 4),
-            "status": panels.status(base),
-            "heatmap": panels.heatmap(base),
-        }
     except ApplicationError as error:
         return _render_error(request, "analytics/analytics.html", error, context)
+    base = scoped_search(request.user, filters)
+    try:
+        top = panels.top(base, check_field_name(top_typed), 15)
+    except ApplicationError as error:
+        # Only the top-values panel is wrong: it says so beside its field box, the other panels still show.
+        top = {"field": top_typed, "values": [], "other": 0, "missing": None, "empty_reason": None}
+        context["top_error"] = error.message
+    data = {
+        "summary": panels.summary(base),
+        "timeline": panels.timeline(base),
+        "categories": panels.categories(base),
+        "top": top,
+        "geo": panels.geo(base, 4),
+        "status": panels.status(base),
+        "heatmap": panels.heatmap(base),
+    }
     context.update(
         {
             "data": data,
             "chart_data": data,
-            "top_field": top_field,
             "filter_params": filters.as_params(),
             "heat_rows": _heat_rows(data["heatmap"]),
             "hours": range(24),
