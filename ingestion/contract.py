@@ -6,7 +6,7 @@ and this module only says which of their names are promised to readers. Anything
 ingestion's own business and may change; `tests/config/test_layers.py` lets readers import nothing else.
 
 The imports group the promised names by subject: the documents in Elasticsearch (the alias to search, the
-fields every document may carry), the field-name conventions (customer, card, device, country, category,
+fields every document may carry), the field-name conventions (customer, card, device, country, category, order,
 verdict columns), the log type labels, job reads scoped to what a user may see, and the "job finished"
 outbox (read an event, claim it once per consumer).
 """
@@ -19,6 +19,7 @@ from ingestion.field_names import (
     DECLINE_FIELDS,
     DEVICE_FIELDS,
     LABEL_FIELDS,
+    ORDER_FIELDS,
     find_field,
     normalize_name,
     normalized,
@@ -37,6 +38,7 @@ __all__ = [
     "LABEL_FIELDS",
     "LOG_TYPE_LABELS",
     "NESTED_FIELDS",
+    "ORDER_FIELDS",
     "TEXT_SUBFIELD",
     "day_of_daily_index",
     "events_alias",

@@ -35,6 +35,17 @@ AMOUNT_FIELDS = (
 UNIT_PRICE_FIELDS = ("price", "unit_price", "unitprice")
 QUANTITY_FIELDS = ("quantity", "qty")
 CURRENCY_FIELDS = ("currency", "payment_currency", "currency_code")
+# An order's id: rows sharing one are the line items of one order (UCI retail: one row per InvoiceNo line).
+ORDER_FIELDS = (
+    "order_id",
+    "order_number",
+    "order_no",
+    "invoice_no",
+    "invoice_number",
+    "invoice_id",
+    "invoice",
+    "transaction_id",
+)
 USER_FIELDS = ("user_id", "userid", "customer_id", "customerid", "client_id", "entity_id", "user")
 SESSION_FIELDS = ("session_id", "sessionid", "session")
 CARD_FIELDS = ("card_id", "card_number", "card_hash", "card_token", "card_bin", "card", "pan_hash")
