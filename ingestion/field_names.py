@@ -50,6 +50,8 @@ USER_FIELDS = ("user_id", "userid", "customer_id", "customerid", "client_id", "e
 SESSION_FIELDS = ("session_id", "sessionid", "session")
 CARD_FIELDS = ("card_id", "card_number", "card_hash", "card_token", "card_bin", "card", "pan_hash")
 DEVICE_FIELDS = ("device_id", "device", "user_agent", "useragent", "agent")
+# The row's own country, which places an event on the map when its IP cannot.
+COUNTRY_FIELDS = ("country", "country_code", "country_name", "shipping_country", "billing_country")
 BILLING_COUNTRY_FIELDS = ("billing_country", "shipping_country", "country_code", "country")
 STATUS_FIELDS = ("status_code", "http_status", "response", "status")
 DECLINE_FIELDS = ("payment_status", "decision", "outcome", "result", "status")
