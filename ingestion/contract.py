@@ -7,10 +7,11 @@ ingestion's own business and may change; `tests/config/test_layers.py` lets read
 
 The imports group the promised names by subject: the documents in Elasticsearch (the alias to search, the
 fields every document may carry), the field-name conventions (customer, card, device, country, category, order,
-verdict columns), the log type labels, job reads scoped to what a user may see, and the "job finished"
-outbox (read an event, claim it once per consumer).
+verdict columns), the log type labels, job reads scoped to what a user may see, the events' data version
+(readers cache until it changes), and the "job finished" outbox (read an event, claim it once per consumer).
 """
 
+from ingestion.data_version import data_version
 from ingestion.documents import CANONICAL_FIELDS, NESTED_FIELDS, TEXT_SUBFIELD, day_of_daily_index, events_alias
 from ingestion.field_names import (
     BILLING_COUNTRY_FIELDS,
@@ -40,6 +41,7 @@ __all__ = [
     "NESTED_FIELDS",
     "ORDER_FIELDS",
     "TEXT_SUBFIELD",
+    "data_version",
     "day_of_daily_index",
     "events_alias",
     "find_field",
