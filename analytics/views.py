@@ -8,9 +8,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from analytics import panels, search
+from analytics import search
 from analytics.dashboard import dashboard
-from analytics.filters import EventFilters, check_field_name, filters_from, scoped_search
+from analytics.filters import EventFilters, check_field_name, filters_from
+from analytics.selectors import panels_get
+from analytics.templatetags.analytics_format import currency_label
 from config.errors import ApplicationError
 from config.kibana import discover_url
 from ingestion.contract import CANONICAL_FIELDS, LOG_TYPE_LABELS
@@ -21,6 +23,8 @@ SORTS = {
     "-amount": "Largest amount first",
     "amount": "Smallest amount first",
 }
+# Currencies drawn one by one in the orders-per-currency chart; the others are counted together.
+TOP_CURRENCIES = 5
 # Fields offered for "top values"; any other field of the data works too (typed into the box).
 TOP_FIELD_CHOICES = (
     "geo.country_iso_code",
@@ -179,22 +183,16 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
         filters = filters_from(request.GET)
         top_field = check_field_name(request.GET.get("field") or "geo.country_iso_code")
         context.update(_filter_context(request, filters))
-        base = scoped_search(request.user, filters)
-        data = {
-            "summary": panels.summary(base),
-            "timeline": panels.timeline(base),
-            "categories": panels.categories(base),
-            "top": panels.top(base, top_field, 15),
-            "geo": panels.geo(base, 4),
-            "status": panels.status(base),
-            "heatmap": panels.heatmap(base),
-        }
+        data = panels_get(user=request.user, filters=filters, wanted=_page_panels(top_field))
     except ApplicationError as error:
         return _render_error(request, "analytics/analytics.html", error, context)
+    revenue_rows, currency_bars = _revenue_rows(data), _currency_bars(data["summary"]["currencies"])
     context.update(
         {
             "data": data,
-            "chart_data": data,
+            "revenue_rows": revenue_rows,
+            "currency_bars": currency_bars,
+            "chart_data": {**data, "revenue_rows": revenue_rows, "currency_bars": currency_bars},
             "top_field": top_field,
             "filter_params": filters.as_params(),
             "heat_rows": _heat_rows(data["heatmap"]),
@@ -202,6 +200,39 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
         }
     )
     return render(request, "analytics/analytics.html", context)
+
+
+def _page_panels(top_field: str) -> dict[str, tuple[str, dict]]:
+    """The panels of the analytics page, each with its options."""
+    return {
+        "summary": ("summary", {}),
+        "timeline": ("timeline", {}),
+        "categories": ("categories", {}),
+        "top": ("top", {"field": top_field, "size": 15}),
+        "geo": ("geo", {"precision": 4}),
+        "status": ("status", {}),
+        "heatmap": ("heatmap", {}),
+    }
+
+
+def _revenue_rows(data: dict) -> list[dict]:
+    """The main currency's orders, revenue and cancellations per interval: money is never summed across currencies."""
+    currency = data["summary"]["currency"]
+    rows = []
+    for bucket in data["timeline"]["buckets"]:
+        mine = next((row for row in bucket["by_currency"] if row["currency"] == currency), None)
+        empty = {"orders": 0, "revenue": 0.0, "cancellations": 0.0, "average_order": None}
+        rows.append({"time": bucket["time"], **{key: (mine or empty)[key] for key in empty}})
+    return rows
+
+
+def _currency_bars(currencies: list[dict]) -> list[dict]:
+    """Orders of the most used currencies, the rest as one "other" count (counts add up; money would not)."""
+    bars = [{"label": currency_label(row["currency"]), "orders": row["orders"]} for row in currencies[:TOP_CURRENCIES]]
+    rest = currencies[TOP_CURRENCIES:]
+    if rest:
+        bars.append({"label": f"{len(rest)} other currencies", "orders": sum(row["orders"] for row in rest)})
+    return bars
 
 
 def _heat_rows(heatmap: dict) -> list[tuple[str, list[tuple[int, int]]]]:

@@ -163,6 +163,9 @@ FRAUD_HIGH_SCORE = env_int("FRAUD_HIGH_SCORE", 5, minimum=1)
 FRAUD_NOISY_SHARE = env_int("FRAUD_NOISY_PERCENT", 50, minimum=1) / 100
 FRAUD_BASELINE_DAYS = env_int("FRAUD_BASELINE_DAYS", 365, minimum=1)
 FRAUD_ALERTS_INDEX = env_str("FRAUD_ALERTS_INDEX", "fraud-alerts")
+# Analytics panels and the dashboard's event figures are kept in the cache until the events change (a job
+# ends, an upload is deleted) and at most this long, in case a change was missed (0: never cached).
+ANALYTICS_CACHE_SECONDS = env_int("ANALYTICS_CACHE_SECONDS", 300, minimum=0)
 # Tasks (by name) told about every finished job; each claims the job_events row it acts on.
 JOB_FINISHED_CONSUMERS = ["analytics.fraud_scan_finished_job"]
 

@@ -15,6 +15,7 @@ from config.celery import app as celery_app
 from config.es import get_es
 from config.mongo import get_database
 from ingestion import repository
+from ingestion.data_version import data_version_bump
 from ingestion.documents import ensure_index_templates
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,6 +112,8 @@ def clean_stores():
     es.options(ignore_status=404).indices.delete(index=settings.FRAUD_ALERTS_INDEX)
     repository.ensure_indexes()
     ensure_index_templates(es, prefix)
+    # The events changed under the cached analytics answers of an earlier run.
+    data_version_bump()
 
 
 @pytest.fixture
