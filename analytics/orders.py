@@ -56,9 +56,11 @@ def add_group_aggs(parent: Agg) -> None:
         lines.bucket("without_id", A("filter", WITHOUT_ORDER_ID))
 
 
-def add_currency_aggs(parent: Agg, size: int = MAX_CURRENCIES) -> None:
-    """Currency buckets (and one for events with no currency) under `parent` (a search's aggs or a bucket)."""
-    add_group_aggs(parent.bucket("currencies", A("terms", field="currency", size=size)))
+def add_currency_aggs(parent: Agg, only: list[str] | None = None) -> None:
+    """Currency buckets (all, or `only` these) and one for events with no currency, under `parent` (a search's
+    aggs or a bucket)."""
+    terms = {"size": len(only), "include": only} if only else {"size": MAX_CURRENCIES}
+    add_group_aggs(parent.bucket("currencies", A("terms", field="currency", **terms)))
     add_group_aggs(parent.bucket("no_currency", A("filter", Q("bool", must_not=[Q("exists", field="currency")]))))
 
 

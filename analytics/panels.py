@@ -29,6 +29,8 @@ INTERVALS = (
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 PRICE_FIELDS = ("price", "unit_price", "base_price", "taxful_price", "amount")
 STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
+# The timeline splits orders and revenue by this many currencies (those with the most lines).
+TIMELINE_CURRENCIES = 5
 MAX_CARDINALITY_PRECISION = 40000
 
 
@@ -89,14 +91,22 @@ def summary(search: Search) -> dict:
 
 
 def _time_span(search: Search) -> tuple[dt.datetime, dt.datetime] | None:
+    span, _ = _time_span_and_currencies(search)
+    return span
+
+
+def _time_span_and_currencies(search: Search) -> tuple[tuple[dt.datetime, dt.datetime] | None, list[str]]:
+    """The first and last event, and the currencies with the most lines (those the timeline splits by)."""
     bounds = _empty(search)
     bounds.aggs.metric("first", A("min", field="@timestamp"))
     bounds.aggs.metric("last", A("max", field="@timestamp"))
+    with_amount = bounds.aggs.bucket("with_amount", A("filter", Q("exists", field="amount")))
+    with_amount.bucket("currencies", A("terms", field="currency", size=TIMELINE_CURRENCIES))
     aggs = bounds.execute().aggregations
     if aggs.first.value is None:
-        return None
+        return None, []
     first, last = (dt.datetime.fromtimestamp(value / 1000, dt.UTC) for value in (aggs.first.value, aggs.last.value))
-    return first, last
+    return (first, last), [bucket.key for bucket in aggs.with_amount.currencies.buckets]
 
 
 def auto_interval(span: dt.timedelta) -> str:
@@ -117,8 +127,9 @@ def _grouped_orders_per_bucket(totals: list[orders.OrderTotal], starts: list[int
 
 
 def timeline(search: Search, interval: str | None = None) -> dict:
-    """Events per interval by log type; orders, revenue, cancellations and average order per currency."""
-    span = _time_span(search)
+    """Events per interval by log type, and orders; orders, revenue, cancellations and average order of the
+    currencies with the most lines (filter by `currency=` for another one) and of events with no currency."""
+    span, currencies = _time_span_and_currencies(search)
     if span is None:
         return {"interval": interval or "day", "buckets": []}
     interval = interval or auto_interval(span[1] - span[0])
@@ -131,7 +142,8 @@ def timeline(search: Search, interval: str | None = None) -> dict:
         "time", A("date_histogram", field="@timestamp", calendar_interval=interval, min_doc_count=0)
     )
     histogram.bucket("types", A("terms", field="log_type", size=10))
-    orders.add_currency_aggs(histogram, size=20)
+    orders.add_group_aggs(histogram)
+    orders.add_currency_aggs(histogram, only=currencies)
     aggs = search.execute().aggregations
     totals = orders.order_totals(base) if orders.has_repeats(aggs) else None
     time_buckets = aggs.time.buckets
@@ -142,21 +154,27 @@ def timeline(search: Search, interval: str | None = None) -> dict:
             _bucket_currency(currency, group, grouped.get((number, currency), 0), totals is not None)
             for currency, group in orders.currency_groups(bucket)
         ]
+        every_currency = sum(count for (at, _), count in grouped.items() if at == number)
         buckets.append(
             {
                 "time": bucket.key_as_string,
                 "events": bucket.doc_count,
                 "by_log_type": {item.key: item.doc_count for item in bucket.types.buckets},
-                "orders": sum(row["orders"] for row in by_currency),
+                "orders": _bucket_orders(bucket, every_currency, totals is not None),
                 "by_currency": by_currency,
             }
         )
     return {"interval": interval, "buckets": buckets}
 
 
+def _bucket_orders(group, grouped_orders: int, lines_grouped: bool) -> int:
+    """Orders in a bucket: lines without an order id, plus the orders with one that start there."""
+    return group.sales.without_id.doc_count + grouped_orders if lines_grouped else group.sales.doc_count
+
+
 def _bucket_currency(currency: str | None, group, grouped_orders: int, lines_grouped: bool) -> dict:
     sales, cancelled = group.sales, group.cancelled
-    count = sales.without_id.doc_count + grouped_orders if lines_grouped else sales.doc_count
+    count = _bucket_orders(group, grouped_orders, lines_grouped)
     revenue = sales.total.value if sales.doc_count else 0.0
     return {
         "currency": currency,

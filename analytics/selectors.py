@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from zoneinfo import available_timezones
 
 import orjson
@@ -35,17 +36,16 @@ def _scope(user: AbstractBaseUser, filters: EventFilters) -> str:
     return f"staff:{filters.owner or '*'}"
 
 
+def scope_key(kind: str, user: AbstractBaseUser, filters: EventFilters, *parts: object) -> str:
+    """A cache key for an answer about the events this user may see: it changes when the events do."""
+    payload = [data_version(), kind, _scope(user, filters), sorted(filters.as_params()), *parts]
+    return f"analytics:{kind}:" + hashlib.sha256(orjson.dumps(payload, default=str)).hexdigest()
+
+
 def _cache_key(name: str, options: dict, user: AbstractBaseUser, filters: EventFilters) -> str:
     relative = any(value and "now" in value for value in (filters.start, filters.end))
-    parts = [
-        data_version(),
-        name,
-        sorted(options.items()),
-        _scope(user, filters),
-        sorted(filters.as_params()),
-        int(time.time() // 60) if relative else None,
-    ]
-    return "analytics:panel:" + hashlib.sha256(orjson.dumps(parts, default=str)).hexdigest()
+    minute = int(time.time() // 60) if relative else None
+    return scope_key(f"panel:{name}", user, filters, sorted(options.items()), minute)
 
 
 def cached(key: str, compute: Callable[[], dict]) -> dict:
@@ -105,10 +105,20 @@ def panel_get(*, user: AbstractBaseUser, filters: EventFilters, name: str, optio
     return cached(_cache_key(name, options, user, filters), compute)
 
 
+def side_by_side(calls: dict[str, Callable[[], object]]) -> dict[str, object]:
+    """Each call's result by name, the calls run at the same time (they wait on servers, not on this CPU).
+
+    Only for calls that use Elasticsearch, MongoDB or the cache: the Django database is per thread.
+    """
+    futures = {name: _POOL.submit(call) for name, call in calls.items()}
+    return {name: future.result() for name, future in futures.items()}
+
+
 def panels_get(*, user: AbstractBaseUser, filters: EventFilters, wanted: dict[str, tuple[str, dict]]) -> dict:
     """Several panels at once ({label: (panel, options)}), run side by side; the first error is raised."""
-    futures = {
-        label: _POOL.submit(panel_get, user=user, filters=filters, name=name, options=options)
-        for label, (name, options) in wanted.items()
-    }
-    return {label: future.result() for label, future in futures.items()}
+    return side_by_side(
+        {
+            label: partial(panel_get, user=user, filters=filters, name=name, options=options)
+            for label, (name, options) in wanted.items()
+        }
+    )
