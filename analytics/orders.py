@@ -57,11 +57,16 @@ def add_group_aggs(parent: Agg) -> None:
 
 
 def add_currency_aggs(parent: Agg, only: list[str] | None = None) -> None:
-    """Currency buckets (all, or `only` these) and one for events with no currency, under `parent` (a search's
-    aggs or a bucket)."""
+    """Under `parent` (a search's aggs or a bucket), the events with an amount ("money"): all of them, each
+    currency (all, or `only` these) and those with no currency, each with the group aggregations.
+
+    The amount filter comes first so that events without one (web logs) cost nothing further.
+    """
+    money = parent.bucket("money", A("filter", Q("exists", field="amount")))
+    add_group_aggs(money)
     terms = {"size": len(only), "include": only} if only else {"size": MAX_CURRENCIES}
-    add_group_aggs(parent.bucket("currencies", A("terms", field="currency", **terms)))
-    add_group_aggs(parent.bucket("no_currency", A("filter", Q("bool", must_not=[Q("exists", field="currency")]))))
+    add_group_aggs(money.bucket("currencies", A("terms", field="currency", **terms)))
+    add_group_aggs(money.bucket("no_currency", A("filter", Q("bool", must_not=[Q("exists", field="currency")]))))
 
 
 def add_repeat_check(parent: Agg) -> None:
@@ -83,9 +88,9 @@ def has_repeats(aggs) -> bool:
 
 def currency_groups(aggs) -> list[tuple[str | None, object]]:
     """(currency, its aggregation bucket) for every currency with a sale or a cancellation."""
-    groups = [(bucket.key, bucket) for bucket in aggs.currencies.buckets]
-    if aggs.no_currency.doc_count:
-        groups.append((None, aggs.no_currency))
+    groups = [(bucket.key, bucket) for bucket in aggs.money.currencies.buckets]
+    if aggs.money.no_currency.doc_count:
+        groups.append((None, aggs.money.no_currency))
     return [(currency, group) for currency, group in groups if group.sales.doc_count or group.cancelled.doc_count]
 
 

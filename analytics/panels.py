@@ -142,7 +142,6 @@ def timeline(search: Search, interval: str | None = None) -> dict:
         "time", A("date_histogram", field="@timestamp", calendar_interval=interval, min_doc_count=0)
     )
     histogram.bucket("types", A("terms", field="log_type", size=10))
-    orders.add_group_aggs(histogram)
     orders.add_currency_aggs(histogram, only=currencies)
     aggs = search.execute().aggregations
     totals = orders.order_totals(base) if orders.has_repeats(aggs) else None
@@ -160,7 +159,7 @@ def timeline(search: Search, interval: str | None = None) -> dict:
                 "time": bucket.key_as_string,
                 "events": bucket.doc_count,
                 "by_log_type": {item.key: item.doc_count for item in bucket.types.buckets},
-                "orders": _bucket_orders(bucket, every_currency, totals is not None),
+                "orders": _bucket_orders(bucket.money, every_currency, totals is not None),
                 "by_currency": by_currency,
             }
         )

@@ -114,6 +114,19 @@ def side_by_side(calls: dict[str, Callable[[], object]]) -> dict[str, object]:
     return {name: future.result() for name, future in futures.items()}
 
 
+def page_panels(top_field: str = "geo.country_iso_code") -> dict[str, tuple[str, dict]]:
+    """The panels of the analytics page, each with its options."""
+    return {
+        "summary": ("summary", {}),
+        "timeline": ("timeline", {}),
+        "categories": ("categories", {}),
+        "top": ("top", {"field": top_field, "size": 15}),
+        "geo": ("geo", {"precision": 4}),
+        "status": ("status", {}),
+        "heatmap": ("heatmap", {}),
+    }
+
+
 def panels_get(*, user: AbstractBaseUser, filters: EventFilters, wanted: dict[str, tuple[str, dict]]) -> dict:
     """Several panels at once ({label: (panel, options)}), run side by side; the first error is raised."""
     return side_by_side(

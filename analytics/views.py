@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 from analytics import search
 from analytics.dashboard import dashboard
 from analytics.filters import EventFilters, check_field_name, filters_from
-from analytics.selectors import panels_get
+from analytics.selectors import page_panels, panels_get
 from analytics.templatetags.analytics_format import currency_label
 from config.errors import ApplicationError
 from config.kibana import discover_url
@@ -183,7 +183,7 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
         filters = filters_from(request.GET)
         top_field = check_field_name(request.GET.get("field") or "geo.country_iso_code")
         context.update(_filter_context(request, filters))
-        data = panels_get(user=request.user, filters=filters, wanted=_page_panels(top_field))
+        data = panels_get(user=request.user, filters=filters, wanted=page_panels(top_field))
     except ApplicationError as error:
         return _render_error(request, "analytics/analytics.html", error, context)
     revenue_rows, currency_bars = _revenue_rows(data), _currency_bars(data["summary"]["currencies"])
@@ -200,19 +200,6 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
         }
     )
     return render(request, "analytics/analytics.html", context)
-
-
-def _page_panels(top_field: str) -> dict[str, tuple[str, dict]]:
-    """The panels of the analytics page, each with its options."""
-    return {
-        "summary": ("summary", {}),
-        "timeline": ("timeline", {}),
-        "categories": ("categories", {}),
-        "top": ("top", {"field": top_field, "size": 15}),
-        "geo": ("geo", {"precision": 4}),
-        "status": ("status", {}),
-        "heatmap": ("heatmap", {}),
-    }
 
 
 def _revenue_rows(data: dict) -> list[dict]:

@@ -166,8 +166,9 @@ FRAUD_ALERTS_INDEX = env_str("FRAUD_ALERTS_INDEX", "fraud-alerts")
 # Analytics panels and the dashboard's event figures are kept in the cache until the events change (a job
 # ends, an upload is deleted) and at most this long, in case a change was missed (0: never cached).
 ANALYTICS_CACHE_SECONDS = env_int("ANALYTICS_CACHE_SECONDS", 300, minimum=0)
-# Tasks (by name) told about every finished job; each claims the job_events row it acts on.
-JOB_FINISHED_CONSUMERS = ["analytics.fraud_scan_finished_job"]
+# Tasks (by name) told about every finished job. Fraud screening claims the job_events row it acts on; the
+# analytics warm-up only fills the cache, so it claims nothing and a lost notification costs one slow page.
+JOB_FINISHED_CONSUMERS = ["analytics.fraud_scan_finished_job", "analytics.warm_analytics_page"]
 
 # An upload whose body stops arriving for this long is dropped (408) instead of holding a thread.
 LOGS_UPLOAD_IDLE_SECONDS = env_int("LOGS_UPLOAD_IDLE_SECONDS", 30, minimum=1)
