@@ -53,7 +53,11 @@ def test_every_retail_row_is_in_france_from_its_country_column(read_side, analys
     in_france = panel(analyst, "summary", job_id=read_side.retail["job_id"], country="FR")
     countries = panel(analyst, "geo", job_id=read_side.retail["job_id"])["countries"]
 
+    found = analyst.get("/api/search", {"job_id": read_side.retail["job_id"], "country": "FR", "page_size": 1}).json()
+
     assert in_france["events"] == 8_557
+    assert found["total"] == {"value": 8_557, "relation": "eq"}
+    assert found["results"][0]["source"]["geo_status"] == "from_country_field"
     assert countries == [{"country": "FR", "name": "France", "count": 8_557}]
 
 

@@ -98,3 +98,11 @@ def test_many_currencies_show_the_main_one_first_and_the_rest_on_demand(signed_i
     others.locator("summary").click()
     expect(others.locator("#currencies-table tbody tr")).to_have_count(163)
     expect(others.locator("#currencies-table tbody tr").first).to_contain_text("EGP")
+
+
+def test_a_dashboard_without_recent_lines_says_so_instead_of_an_empty_chart(page, member):
+    sign_in(page, "maria")
+    page.goto("/dashboard/")
+
+    expect(page.locator("#per-day-empty")).to_have_text("No lines were ingested in the last 14 days.")
+    assert page.locator("#chart-per-day").count() == 0
