@@ -57,7 +57,8 @@ stop-services:
 # Secrets and data are readable by their owner only (umask 077; chmod for files made by older versions).
 run: install .env services
 	@umask 077; set -a; . ./.env; set +a; \
-	$(PY) manage.py migrate --noinput -v 0 && $(PY) manage.py collectstatic --noinput -v 0 && \
+	$(PY) manage.py migrate --noinput -v 0 && $(PY) manage.py ensure_indexes && \
+	$(PY) manage.py collectstatic --noinput -v 0 && \
 	if [ ! -f var/admin-password ]; then \
 	  python3 -c 'import secrets; print(secrets.token_urlsafe(12))' > var/admin-password; \
 	  DJANGO_SUPERUSER_PASSWORD=$$(cat var/admin-password) $(PY) manage.py createsuperuser --noinput \

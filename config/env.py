@@ -43,6 +43,23 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
+def env_int_list(name: str, default: str, *, minimum: int = 0) -> list[int]:
+    """Comma-separated whole numbers ("10,60,300"), each at least `minimum`; an empty list is refused."""
+    items = env_list(name, default)
+    if not items:
+        raise ImproperlyConfigured(f"{name} must list at least one whole number")
+    numbers = []
+    for item in items:
+        try:
+            number = int(item)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} must list whole numbers, not {item!r}") from None
+        if number < minimum:
+            raise ImproperlyConfigured(f"{name} values must be at least {minimum}, not {number}")
+        numbers.append(number)
+    return numbers
+
+
 def database_from_url(url: str, base_dir) -> dict:
     """Django DATABASES entry from sqlite:///relative/or//absolute/path or postgres://user:pw@host:port/name."""
     scheme, _, rest = url.partition("://")

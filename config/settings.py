@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
-from config.env import database_from_url, env_bool, env_int, env_list, env_str
+from config.env import database_from_url, env_bool, env_int, env_int_list, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "ingestion",
     "uploads_app",
     "analytics",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -71,6 +72,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.site",
+                # By dotted path, so config imports no app: the navigation's notice of disabled channels.
+                "notifications.context_processors.channel_notices",
             ],
         },
     },
@@ -155,6 +158,10 @@ LOGS_MAX_DECOMPRESSED_MB = env_int("LOGS_MAX_DECOMPRESSED_MB", 10 * LOGS_MAX_UPL
 LOGS_CHUNK_MB = env_int("LOGS_CHUNK_MB", 8, minimum=1)
 # Jobs in "processing" with no progress for this long are resumed (once) or failed by the watchdog.
 LOGS_STUCK_AFTER_MINUTES = env_int("LOGS_STUCK_AFTER_MINUTES", 15, minimum=1)
+# The watchdog runs this often (beat); it dispatches again an upload left pending this long (the broker
+# was down when it arrived).
+LOGS_WATCHDOG_SECONDS = env_int("LOGS_WATCHDOG_SECONDS", 60, minimum=1)
+LOGS_PENDING_GRACE_SECONDS = env_int("LOGS_PENDING_GRACE_SECONDS", 120, minimum=1)
 
 # Fraud screening (analytics/fraud): tier thresholds on an event's score, and rules that flag more than
 # this share of a scan's events score nothing (they describe the data, not an anomaly).
@@ -166,9 +173,39 @@ FRAUD_ALERTS_INDEX = env_str("FRAUD_ALERTS_INDEX", "fraud-alerts")
 # Analytics panels and the dashboard's event figures are kept in the cache until the events change (a job
 # ends, an upload is deleted) and at most this long, in case a change was missed (0: never cached).
 ANALYTICS_CACHE_SECONDS = env_int("ANALYTICS_CACHE_SECONDS", 300, minimum=0)
-# Tasks (by name) told about every finished job. Fraud screening claims the job_events row it acts on; the
-# analytics warm-up only fills the cache, so it claims nothing and a lost notification costs one slow page.
-JOB_FINISHED_CONSUMERS = ["analytics.fraud_scan_finished_job", "analytics.warm_analytics_page"]
+# Tasks (by name) told about every finished job. Fraud screening and notifications claim the job_events row
+# they act on; the analytics warm-up only fills the cache, so it claims nothing and a lost notification costs
+# one slow page.
+JOB_FINISHED_CONSUMERS = [
+    "analytics.fraud_scan_finished_job",
+    "notifications.job_finished",
+    "analytics.warm_analytics_page",
+]
+
+# The site's own address as people reach it: links in notifications (job and alert pages) start with it.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Notifications (notifications/): outgoing webhooks, Slack and email. Outgoing HTTP goes only to public
+# addresses unless this is true (local receivers and the tests set it).
+NOTIFICATIONS_ALLOW_PRIVATE_TARGETS = env_bool("NOTIFICATIONS_ALLOW_PRIVATE_TARGETS", False)
+# Seconds before each retry of a failed attempt (each ±20 % jitter); after the last, the delivery has failed.
+NOTIFICATIONS_RETRY_DELAYS = env_int_list("NOTIFICATIONS_RETRY_DELAYS", "10,60,300,1800,7200", minimum=1)
+# A channel whose deliveries failed this many times in a row is disabled, and its owner told.
+NOTIFICATIONS_DISABLE_AFTER = env_int("NOTIFICATIONS_DISABLE_AFTER", 5, minimum=1)
+NOTIFICATIONS_CONNECT_TIMEOUT = env_int("NOTIFICATIONS_CONNECT_TIMEOUT", 3, minimum=1)
+NOTIFICATIONS_READ_TIMEOUT = env_int("NOTIFICATIONS_READ_TIMEOUT", 10, minimum=1)
+# How often beat sends the deliveries whose retry is due, and looks for new or re-tiered fraud alerts.
+NOTIFICATIONS_SWEEP_SECONDS = env_int("NOTIFICATIONS_SWEEP_SECONDS", 30, minimum=1)
+NOTIFICATIONS_FRAUD_SECONDS = env_int("NOTIFICATIONS_FRAUD_SECONDS", 60, minimum=1)
+
+# Email (Django's SMTP backend): email channels and the notice to an owner whose channel was disabled.
+EMAIL_HOST = env_str("EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Log platform <notifications@localhost>")
 
 # An upload whose body stops arriving for this long is dropped (408) instead of holding a thread.
 LOGS_UPLOAD_IDLE_SECONDS = env_int("LOGS_UPLOAD_IDLE_SECONDS", 30, minimum=1)
@@ -186,6 +223,11 @@ LOGS_ES_WAIT_SECONDS = env_int("LOGS_ES_WAIT_SECONDS", 600, minimum=10)
 LOGS_MAX_DAYS_PER_JOB = env_int("LOGS_MAX_DAYS_PER_JOB", 400, minimum=1)
 # Shards kept free for small uploads (a week of days or less): a bigger job may not create days into them.
 LOGS_SHARD_RESERVE = env_int("LOGS_SHARD_RESERVE", 100, minimum=0)
+# Live views (/live/, GET /api/live) each hold one gunicorn thread: at most this many per web process (more get
+# 503 with Retry-After), so ordinary requests keep threads; keep it well under gunicorn's --threads.
+LIVE_MAX_STREAMS = env_int("LIVE_MAX_STREAMS", 8, minimum=1)
+# A live stream ends after this many seconds and the browser (or script) reconnects with Last-Event-ID.
+LIVE_STREAM_SECONDS = env_int("LIVE_STREAM_SECONDS", 300, minimum=1)
 
 # Files this app creates (uploads, work files, the SQLite database) are readable by their owner only.
 os.umask(0o077)
@@ -211,9 +253,11 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# A message a dead worker took is handed out again after this long (Redis visibility timeout); the tasks
-# are short (one chunk) and idempotent, so a rare second run of a slow one is harmless.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("LOGS_TASK_VISIBILITY_SECONDS", 90, minimum=10)}
+# A message a dead worker took is handed out again after this long (Redis visibility timeout). A stage may
+# run longer (30 min limit): while it runs it refreshes a heartbeat every third of this, and a second
+# delivery of a task whose heartbeat is fresh waits instead of running it (ingestion/services/deliveries.py).
+LOGS_TASK_VISIBILITY_SECONDS = env_int("LOGS_TASK_VISIBILITY_SECONDS", 90, minimum=10)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": LOGS_TASK_VISIBILITY_SECONDS}
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_TASK_SEND_SENT_EVENT = True
@@ -221,12 +265,17 @@ CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
-    "watchdog": {"task": "ingestion.watchdog", "schedule": 60.0},
+    "watchdog": {"task": "ingestion.watchdog", "schedule": float(LOGS_WATCHDOG_SECONDS)},
     # Catches finished jobs whose notification was lost, and rescans recent activity.
     "fraud-sweep": {"task": "analytics.fraud_sweep", "schedule": 300.0},
     "sweep-files": {"task": "ingestion.sweep_files", "schedule": 3600.0},
     # Daily indices left empty (a deletion that stopped half-way, an index created by hand) give back their shard.
     "delete-empty-indices": {"task": "ingestion.delete_empty_indices", "schedule": 86400.0},
+    # Retries that are due (and deliveries whose first send was lost), new or re-tiered fraud alerts, and finished
+    # jobs whose notification was lost.
+    "notifications-due": {"task": "notifications.deliveries_due", "schedule": float(NOTIFICATIONS_SWEEP_SECONDS)},
+    "notifications-fraud": {"task": "notifications.fraud_alerts", "schedule": float(NOTIFICATIONS_FRAUD_SECONDS)},
+    "notifications-jobs": {"task": "notifications.job_events_sweep", "schedule": 300.0},
 }
 
 REST_FRAMEWORK = {
@@ -263,10 +312,13 @@ SPECTACULAR_SETTINGS = {
         "config.schema.every_operation_may_be_throttled",
     ],
     "ENUM_NAME_OVERRIDES": {
-        "JobStatusEnum": ["pending", "processing", "completed", "completed_with_errors", "failed"],
+        # Dotted paths: drf-spectacular imports them lazily, so config imports no app.
+        "JobStatusEnum": "ingestion.enums.JobStatus.values",
         "HealthStatusEnum": ["up", "down"],
         "AlertStatusEnum": "analytics.fraud.models.FraudAlert.Status",
         "AlertTierEnum": "analytics.fraud.models.FraudAlert.Tier",
+        "ChannelKindEnum": "notifications.models.Channel.Kind",
+        "DeliveryStateEnum": "notifications.models.Delivery.State",
     },
 }
 

@@ -42,6 +42,20 @@ def line_of(doc_id: str) -> int:
     return int(doc_id.rpartition(":")[2])
 
 
+def body_lines(body: bytes) -> tuple[int, int]:
+    """The first and last upload line in a prebuilt body of one file's documents (in line order)."""
+    first_action = body[: body.index(b"\n")]
+    # The body ends "<last action>\n<last source>\n"; source lines hold no raw newline (JSON escapes them).
+    last_action_end = body.rindex(b"\n", 0, len(body) - 1)
+    last_action = body[body.rfind(b"\n", 0, last_action_end) + 1 : last_action_end]
+    return _action_line(first_action), _action_line(last_action)
+
+
+def _action_line(action: bytes) -> int:
+    (target,) = orjson.loads(action).values()
+    return line_of(target["_id"])
+
+
 @lru_cache(maxsize=1024)
 def _action_prefix(index: str) -> bytes:
     return b'{"index":{"_index":' + orjson.dumps(index) + b',"_id":'
@@ -196,7 +210,7 @@ def delete_file_documents(es: Elasticsearch, prefix: str, file_id: str) -> Delet
             hits = page.get("hits", {}).get("hits", [])
             if not hits:
                 break
-            deleted += _delete_hits(es, hits)
+            deleted += delete_hits(es, hits)
             touched.update(hit["_index"] for hit in hits)
             search_after = hits[-1]["sort"]
     finally:
@@ -207,7 +221,8 @@ def delete_file_documents(es: Elasticsearch, prefix: str, file_id: str) -> Delet
     return Deletion(deleted, frozenset(touched))
 
 
-def _delete_hits(es: Elasticsearch, hits: list[dict]) -> int:
+def delete_hits(es: Elasticsearch, hits: list[dict]) -> int:
+    """Delete documents named by `_index` and `_id`; returns how many were there (gone already is fine)."""
     body = b"".join(
         b'{"delete":{"_index":' + orjson.dumps(hit["_index"]) + b',"_id":' + orjson.dumps(hit["_id"]) + b"}}\n"
         for hit in hits

@@ -126,12 +126,14 @@ def _first_end_after(block: bytes, ends: list[int] | None, wanted: int) -> int |
 
 
 def _require_plain(fmt: FileFormat) -> None:
-    if fmt.kind not in ("csv", "ndjson") or fmt.compressed:
-        raise ValueError(f"needs a plain CSV or NDJSON file, not {'compressed ' if fmt.compressed else ''}{fmt.kind}")
+    if fmt.kind not in ("csv", "ndjson", "access_log") or fmt.compressed:
+        raise ValueError(
+            f"needs a plain CSV, NDJSON or access-log file, not {'compressed ' if fmt.compressed else ''}{fmt.kind}"
+        )
 
 
 def plan_chunks(path: str, fmt: FileFormat, target_bytes: int = 8 * 2**20) -> list[Chunk]:
-    """Record-aligned slices of about `target_bytes` of a plain CSV or NDJSON file."""
+    """Record-aligned slices of about `target_bytes` of a plain CSV, NDJSON or access-log file."""
     _require_plain(fmt)
     chunks: list[Chunk] = []
     chunk_start, chunk_line = 0, 1

@@ -8,7 +8,8 @@ ingestion's own business and may change; `tests/config/test_layers.py` lets read
 The imports group the promised names by subject: the documents in Elasticsearch (the alias to search, the
 fields every document may carry), the field-name conventions (customer, card, device, country, category, order,
 verdict columns), the log type labels, job reads scoped to what a user may see, the events' data version
-(readers cache until it changes), and the "job finished" outbox (read an event, claim it once per consumer).
+(readers cache until it changes), the "job finished" outbox (read an event, claim it once per consumer), and
+the live feed of indexed batches (live tails).
 """
 
 from ingestion.data_version import data_version
@@ -25,8 +26,9 @@ from ingestion.field_names import (
     normalize_name,
     normalized,
 )
+from ingestion.live import IndexedBatch, live_feed_end, live_feed_read
 from ingestion.log_types import LOG_TYPE_LABELS
-from ingestion.selectors import ingest_activity, job_get, jobs_by_status, shard_budget
+from ingestion.selectors import ingest_activity, job_get, jobs_by_id, jobs_by_status, shard_budget
 from ingestion.services.events import job_event_claim, job_event_get, job_event_handled, job_events_unclaimed
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "NESTED_FIELDS",
     "ORDER_FIELDS",
     "TEXT_SUBFIELD",
+    "IndexedBatch",
     "data_version",
     "day_of_daily_index",
     "events_alias",
@@ -51,7 +54,10 @@ __all__ = [
     "job_event_handled",
     "job_events_unclaimed",
     "job_get",
+    "jobs_by_id",
     "jobs_by_status",
+    "live_feed_end",
+    "live_feed_read",
     "normalize_name",
     "normalized",
     "shard_budget",

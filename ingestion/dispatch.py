@@ -34,6 +34,16 @@ def dispatch_chunk(job_id: str, attempt: int, number: int) -> None:
     ).delay()
 
 
+def dispatch_reindex(job_id: str, attempt: int, run: int) -> bool:
+    """Queue a re-index of a job's set-aside rows; False when the broker is down."""
+    try:
+        signature("ingestion.reindex_fallback", args=(job_id, attempt, run)).apply_async(retry=False)
+    except OperationalError:
+        logger.warning("broker unavailable; the re-index of job %s was not started", job_id)
+        return False
+    return True
+
+
 def notify_job_finished(event_id: str) -> None:
     """Tell the consumers named in JOB_FINISHED_CONSUMERS (fraud screening, ...) about a job_events row.
 

@@ -56,6 +56,8 @@ BILLING_COUNTRY_FIELDS = ("billing_country", "shipping_country", "country_code",
 STATUS_FIELDS = ("status_code", "http_status", "response", "status")
 DECLINE_FIELDS = ("payment_status", "decision", "outcome", "result", "status")
 CATEGORY_FIELDS = ("product_category", "category", "category_name")
+# The order (or invoice) a row belongs to: a file with one row per line item repeats it on every line.
+ORDER_FIELDS = ("order_id", "order_number", "order_no", "invoice_no", "invoice_id", "invoice_number", "invoice")
 # Arrays of line items: each element is an object with its own category and price.
 LINE_ITEM_FIELDS = ("products", "items", "line_items", "order_items")
 # Fields that hold a verdict; rules must never read them.

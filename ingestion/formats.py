@@ -7,7 +7,9 @@ import posixpath
 from dataclasses import dataclass
 from typing import IO, Literal
 
-ALLOWED_EXTENSIONS = (".csv", ".json", ".ndjson", ".jsonl")
+from ingestion.parsers.access_log import ACCESS_LINE, FORMAT_NAMES
+
+ALLOWED_EXTENSIONS = (".csv", ".json", ".ndjson", ".jsonl", ".log")
 CSV_DELIMITERS = (",", ";", "\t", "|")
 UTF8_BOM = codecs.BOM_UTF8
 
@@ -19,7 +21,9 @@ _HIGH_BYTES = bytes(range(0x80, 0x100))
 # Positions cp1252 leaves undefined: a file holding them can only be read as Latin-1.
 _CP1252_UNDEFINED = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
 
-Kind = Literal["csv", "ndjson", "json_array"]
+Kind = Literal["csv", "ndjson", "json_array", "access_log"]
+# What a refused file can become: said after each refusal of its content.
+SAVE_AS = "save a spreadsheet as CSV, or export the logs as NDJSON (one JSON object per line)"
 
 
 class FormatError(ValueError):
@@ -196,13 +200,33 @@ def detect_format(filename: str, head: bytes) -> FileFormat:
         raise FormatError("File is empty")
     encoding, text = _decode_head(head)
     if _is_binary(head, utf8_ok=encoding.startswith("utf-8")):
-        raise FormatError("File is not text (binary content)")
+        raise FormatError(f"File is not text (binary content): {SAVE_AS}")
     compressed = is_gzip_name(filename)
-    if _inner_extension(filename) == ".csv":
+    extension = _inner_extension(filename)
+    if extension == ".csv":
         return _csv_format(text.lstrip("\ufeff"), encoding, compressed)
+    if extension == ".log":
+        _check_access_log(text.lstrip("\ufeff"))
+        return FileFormat("access_log", encoding, compressed)
     first, line = _first_content(text.lstrip("\ufeff"))
     if first == "[":
         return FileFormat("json_array", encoding, compressed)
     if first == "{":
         return FileFormat("ndjson", encoding, compressed)
-    raise FormatError(f"Line {line}: not a JSON object", line=line)
+    raise FormatError(f"Line {line}: not a JSON object; {SAVE_AS}", line=line)
+
+
+def _check_access_log(text: str) -> None:
+    """A .log file is taken when most of its first lines are web server access-log lines."""
+    numbered = [
+        (number, line.removesuffix("\r"))
+        for number, line in enumerate(_complete_lines(text).split("\n"), start=1)
+        if line.strip()
+    ]
+    failing = [number for number, line in numbered if not ACCESS_LINE.fullmatch(line)]
+    if len(failing) * 2 > len(numbered):
+        raise FormatError(
+            f"This .log file is not a web server access log: line {failing[0]} is not in {FORMAT_NAMES}. "
+            f"Accepted are access logs in that format, CSV, JSON and NDJSON: {SAVE_AS}.",
+            line=failing[0],
+        )

@@ -84,7 +84,10 @@ def inspect_file(*, path: str, filename: str, size: int) -> FileInspection:
     timestamp_field = find_timestamp_field(list(dict.fromkeys(name for record in preview for name in record)))
     if timestamp_field is None:
         expected = ", ".join(TIMESTAMP_FIELD_NAMES[:8])
-        raise FormatError(f"No timestamp field found (expected one of: {expected}, ...)")
+        raise FormatError(
+            f"No timestamp field found (expected one of: {expected}, ...): add a column with each event's date "
+            "and time, named like one of these"
+        )
     total_lines = count_records(path, fmt)
     if total_lines > settings.LOGS_MAX_LINES:
         raise FormatError(f"The file has {total_lines:,} lines; an upload may have at most {settings.LOGS_MAX_LINES:,}")

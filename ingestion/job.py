@@ -47,6 +47,8 @@ class Job:
     plan: list[Chunk] = field(default_factory=list)
     field_types: dict[str, str] = field(default_factory=dict)
     numeric_columns: dict[str, str] = field(default_factory=dict)
+    # The file's date order: True reads '01/12/2010' as 1 December (False, as for jobs recorded before it, 12 January).
+    day_first: bool = False
     geo: dict[str, int] = field(default_factory=dict)
     resumed: bool = False
     # The job of an earlier upload of the very same file (same sha256) by the same user, if any.
@@ -54,6 +56,9 @@ class Job:
     # The most event days this job may have (LOGS_MAX_DAYS_PER_JOB when it was uploaded or retried), so every
     # chunk applies the same limit whichever worker runs it; None for jobs recorded before the limit existed.
     day_limit: int | None = None
+    # The last re-index of the set-aside rows: {"run", "status" (queued, done, failed), "requested_at",
+    # "finished_at", "moved", "still_set_aside", "reason"}; None when there has been none this attempt.
+    reindex: dict | None = None
 
     @property
     def finished(self) -> bool:

@@ -2,6 +2,7 @@
 
 import math
 import re
+from collections.abc import Callable
 from typing import NamedTuple
 
 from ingestion import field_names
@@ -27,7 +28,7 @@ class RecordError(ValueError):
     """A record that cannot become a document; the message is shown to the user."""
 
 
-def _coerce(value: str, converter: type) -> object:
+def _coerce(value: str, converter: Callable[[str], float]) -> object:
     try:
         number = converter(value)
     except ValueError:
@@ -83,7 +84,7 @@ def _clean(value: dict | list) -> dict | list:
     return {renames.get(key, key): changed.get(key, item) for key, item in value.items()}
 
 
-def _top_level(record: dict, numeric: dict[str, type]) -> dict:
+def _top_level(record: dict, numeric: dict[str, Callable[[str], float]]) -> dict:
     document = dict(record)
     for key, converter in numeric.items():
         value = document.get(key)
@@ -98,11 +99,11 @@ def _top_level(record: dict, numeric: dict[str, type]) -> dict:
     return document
 
 
-def _event_time(record: dict, timestamp_field: str) -> str:
+def _event_time(record: dict, timestamp_field: str, day_first: bool) -> str:
     value = record.get(timestamp_field)
     if value is None or value == "":
         raise RecordError(f"Missing timestamp field '{timestamp_field}'")
-    moment = read_timestamp(value)
+    moment = read_timestamp(value, day_first=day_first)
     if moment is None:
         raise RecordError(f"Unparseable timestamp '{_quoted(value)}' in field '{timestamp_field}'")
     if not in_accepted_range(moment):
@@ -249,9 +250,19 @@ def _set_canonical(document: dict, name: str, value: object, same: bool) -> None
     document[name] = value
 
 
-def build_document(record: dict, *, timestamp_field: str, numeric: dict[str, type], log_type: str) -> dict:
-    """The document to index: the record's fields (safe names, CSV numbers coerced) plus canonical fields."""
-    timestamp = _event_time(record, timestamp_field)
+def build_document(
+    record: dict,
+    *,
+    timestamp_field: str,
+    numeric: dict[str, Callable[[str], float]],
+    log_type: str,
+    day_first: bool = False,
+) -> dict:
+    """The document to index: the record's fields (safe names, CSV numbers coerced) plus canonical fields.
+
+    `day_first` is the file's date order, so '01/12/2010' is 1 December in a European export.
+    """
+    timestamp = _event_time(record, timestamp_field, day_first)
     document = _top_level(record, numeric)
     layout = _layout(tuple(document))
 

@@ -1,14 +1,16 @@
 """The job repository: the only code touching the job collections in MongoDB.
 
 Collections: `uploads` (one document per upload, holding its job), `claims`, `chunks` (per-chunk
-results of the running attempt), `dead_letters`, and `job_events` (the "job finished" outbox that
-other apps consume). One outage policy: any MongoDB connection failure becomes ServiceUnavailable,
+results of the running attempt), `dead_letters`, `job_events` (the "job finished" outbox that
+other apps consume) with `job_event_claims`, and `task_starts` (one per delivery of a stage task, with
+its heartbeat). One outage policy: any MongoDB connection failure becomes ServiceUnavailable,
 which the API answers with 503 and the tasks retry.
 
 Works the same on MongoDB 7 and on FerretDB 1.x. FerretDB applies updates by read-modify-write, so
 concurrent updates of one document can overwrite each other, and it loses concurrent `$inc`s: only one
 writer at a time touches a job document (the request, then validate/preview/split, then the single
-finalizer), and exclusivity comes from claims, which are unique inserts (atomic on both servers).
+finalizer; once it is finished, whoever holds its "busy" claim: a retry, a deletion or a re-index), and
+exclusivity comes from claims, which are unique inserts (atomic on both servers).
 """
 
 import datetime as dt
@@ -46,23 +48,39 @@ def _collection(name: str) -> Iterator[Collection]:
         raise ServiceUnavailable(f"The job database is unavailable ({type(error).__name__})") from error
 
 
-def ensure_indexes() -> None:
-    with _collection(UPLOADS) as uploads:
-        uploads.create_index("file_id", unique=True)
-        uploads.create_index("status")
-        uploads.create_index("created_at")
-        uploads.create_index([("owner_id", 1), ("created_at", -1)])
-        uploads.create_index([("owner_id", 1), ("sha256", 1)])
-    with _collection(CLAIMS) as claims:
-        claims.create_index([("job_id", 1), ("kind", 1)])
-    with _collection(CHUNKS) as chunks:
-        chunks.create_index("job_id")
-    with _collection(DEAD_LETTERS) as letters:
-        letters.create_index([("job_id", 1), ("line", 1)])
-    with _collection(JOB_EVENTS) as events:
-        events.create_index("created_at")
-    with _collection(TASK_STARTS) as starts:
-        starts.create_index("task_id")
+# The indexes behind each query of this module (key lists as pymongo takes them); `_id` lookups need none.
+INDEXES = {
+    UPLOADS: [
+        ([("file_id", 1)], {"unique": True}),
+        # Job lists: an owner's or everyone's, filtered by status or not, newest first; the dashboard's counts.
+        ([("owner_id", 1), ("created_at", -1)], {}),
+        ([("owner_id", 1), ("status", 1), ("created_at", -1)], {}),
+        ([("status", 1), ("created_at", -1)], {}),
+        ([("created_at", -1)], {}),
+        # The watchdog: pending by dispatch time, processing by start time.
+        ([("status", 1), ("dispatched_at", 1)], {}),
+        ([("status", 1), ("started_at", 1)], {}),
+        ([("owner_id", 1), ("sha256", 1), ("created_at", -1)], {}),
+        ([("finished_at", 1)], {}),
+    ],
+    CLAIMS: [([("job_id", 1), ("kind", 1)], {})],
+    CHUNKS: [([("job_id", 1), ("attempt", 1)], {})],
+    DEAD_LETTERS: [([("job_id", 1), ("line", 1)], {}), ([("job_id", 1), ("chunk", 1)], {})],
+    JOB_EVENTS: [([("created_at", 1)], {})],
+    TASK_STARTS: [([("task_id", 1)], {}), ([("job_id", 1)], {})],
+}
+
+
+def ensure_indexes() -> list[tuple[str, str, bool]]:
+    """Create the indexes that are missing; returns (collection, index, created) for each, so a rerun creates none."""
+    report = []
+    for name, indexes in INDEXES.items():
+        with _collection(name) as collection:
+            existing = set(collection.index_information())
+            for keys, options in indexes:
+                index = collection.create_index(keys, **options)
+                report.append((name, index, index not in existing))
+    return report
 
 
 # Jobs
@@ -88,6 +106,11 @@ def job_insert(job: Job) -> None:
 def job_get(job_id: str) -> Job | None:
     with _collection(UPLOADS) as uploads:
         return _job(uploads.find_one({"_id": job_id}))
+
+
+def jobs_get(job_ids: list[str]) -> list[Job]:
+    with _collection(UPLOADS) as uploads:
+        return [Job.from_document(document) for document in uploads.find({"_id": {"$in": job_ids}})]
 
 
 def job_get_by_file(file_id: str) -> Job | None:
@@ -218,25 +241,97 @@ def count_claims(job_id: str, kind: str) -> int:
         return claims.count_documents({"job_id": job_id, "kind": kind})
 
 
+def busy_claim(job_id: str, holder: str, *, stale_before: dt.datetime) -> bool:
+    """Take the job's one "busy" claim for `holder` (a retry, a deletion or a re-index changing a finished job).
+
+    False while another holder has it, unless that holder last showed life before `stale_before` (its task was
+    lost): then it is taken over. Deleting by holder and time, then inserting, keeps the takeover to one taker.
+    """
+    key = f"busy:{job_id}"
+    with _collection(CLAIMS) as claims:
+        for _ in range(2):
+            try:
+                claims.insert_one({"_id": key, "job_id": job_id, "kind": "busy", "holder": holder, "at": _now()})
+                return True
+            except DuplicateKeyError:
+                existing = claims.find_one({"_id": key}) or {}
+                if existing.get("holder") == holder:
+                    return True
+                if existing and existing["at"] >= stale_before:
+                    return False
+                claims.delete_one({"_id": key, "holder": existing.get("holder"), "at": existing.get("at")})
+    return False
+
+
+def busy_renew(job_id: str, holder: str) -> bool:
+    """Show the busy claim's holder is alive (its time moves on); False when it no longer holds the claim."""
+    with _collection(CLAIMS) as claims:
+        return (
+            claims.update_one({"_id": f"busy:{job_id}", "holder": holder}, {"$set": {"at": _now()}}).matched_count == 1
+        )
+
+
+def busy_release(job_id: str, holder: str) -> None:
+    with _collection(CLAIMS) as claims:
+        claims.delete_one({"_id": f"busy:{job_id}", "holder": holder})
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 def release_claims(job_id: str, keep: str | None = None) -> None:
     """Drop a job's claims (a new attempt starts clean), except the one named `keep`."""
     with _collection(CLAIMS) as claims:
         claims.delete_many({"job_id": job_id, "_id": {"$ne": keep}} if keep else {"job_id": job_id})
 
 
-# Task starts: a start never marked finished is a worker that died running it.
+# Task starts: one per delivery of a stage task, with a heartbeat while it runs (services/deliveries.py).
 
 
-def task_start(task_id: str, job_id: str) -> tuple[str, int]:
-    """Record that a delivery of this task starts; returns its id and how many earlier ones never finished."""
+def task_start(*, task_id: str, job_id: str, tries: int, at: dt.datetime) -> str:
+    """Record that a delivery of this task starts (its `tries`-th retry); returns the record's id."""
     start_id = uuid.uuid4().hex
     with _collection(TASK_STARTS) as starts:
-        crashed = starts.count_documents({"task_id": task_id})
-        starts.insert_one({"_id": start_id, "task_id": task_id, "job_id": job_id, "at": dt.datetime.now(dt.UTC)})
-    return start_id, crashed
+        starts.insert_one(
+            {
+                "_id": start_id,
+                "task_id": task_id,
+                "job_id": job_id,
+                "tries": tries,
+                "at": at,
+                "beat_at": at,
+                "done": False,
+            }
+        )
+    return start_id
 
 
-def task_finish(start_id: str) -> None:
+def task_starts_of(task_id: str) -> list[dict]:
+    with _collection(TASK_STARTS) as starts:
+        return list(starts.find({"task_id": task_id}))
+
+
+def task_beat(start_id: str, at: dt.datetime) -> None:
+    # Only the delivery's own heartbeat writes its record while it runs (it is marked done after the
+    # heartbeat stops), so FerretDB's read-modify-write updates lose nothing here.
+    with _collection(TASK_STARTS) as starts:
+        starts.update_one({"_id": start_id}, {"$set": {"beat_at": at}})
+
+
+def task_done(start_id: str) -> None:
+    with _collection(TASK_STARTS) as starts:
+        starts.update_one({"_id": start_id}, {"$set": {"done": True}})
+
+
+def task_last_beat(job_id: str) -> dt.datetime | None:
+    """The latest heartbeat of any task of the job, if one ever started."""
+    with _collection(TASK_STARTS) as starts:
+        found = list(starts.find({"job_id": job_id}, {"beat_at": 1}).sort("beat_at", DESCENDING).limit(1))
+    return found[0]["beat_at"] if found else None
+
+
+def task_start_delete(start_id: str) -> None:
     with _collection(TASK_STARTS) as starts:
         starts.delete_one({"_id": start_id})
 
@@ -310,10 +405,11 @@ def dead_letters_delete(job_id: str) -> None:
 # The "job finished" outbox: one event per finished attempt; consumers claim each event once.
 
 
-def event_record(*, job: Job, status: JobStatus, at: dt.datetime) -> str:
-    """Record that an attempt finished; returns the event's id (the same id however often it is told)."""
+def event_record(*, job: Job, status: JobStatus, at: dt.datetime, occasion: str = "finished") -> str:
+    """Record that an attempt finished (or, `occasion` "reindex-N", finished again with its set-aside rows moved
+    into the daily indices); returns the event's id (the same id however often it is told)."""
     event = {
-        "_id": f"{job.job_id}:{job.attempt}:finished",
+        "_id": f"{job.job_id}:{job.attempt}:{occasion}",
         "kind": "job.finished",
         "job_id": job.job_id,
         "file_id": job.file_id,
@@ -338,6 +434,21 @@ def events_since(since: dt.datetime, *, limit: int = 500) -> list[dict]:
         return list(events.find({"created_at": {"$gte": since}}).sort("created_at", 1).limit(limit))
 
 
+def events_unmarked(consumer: str, *, since: dt.datetime, until: dt.datetime, limit: int) -> list[dict]:
+    """Events between two moments not marked as claimed by this consumer, oldest first.
+
+    The filter runs in MongoDB, so claimed events never crowd the unclaimed ones out of the page.
+    """
+    query = {"created_at": {"$gte": since, "$lte": until}, "claimed_by": {"$ne": consumer}}
+    with _collection(JOB_EVENTS) as events:
+        return list(events.find(query).sort("created_at", 1).limit(limit))
+
+
+def events_mark(event_ids: list[str], consumer: str) -> None:
+    with _collection(JOB_EVENTS) as events:
+        events.update_many({"_id": {"$in": event_ids}}, {"$addToSet": {"claimed_by": consumer}})
+
+
 def event_claimed(event_ids: list[str], consumer: str) -> set[str]:
     """Which of these events the consumer has already claimed."""
     with _collection(EVENT_CLAIMS) as claims:
@@ -346,10 +457,17 @@ def event_claimed(event_ids: list[str], consumer: str) -> set[str]:
 
 
 def event_claim(event_id: str, consumer: str) -> bool:
-    """Take one event for one consumer; False when that consumer already has it."""
+    """Take one event for one consumer; False when that consumer already has it.
+
+    The unique claim is the truth. The mark on the event (`claimed_by`) only lets the sweep query the
+    unclaimed ones; FerretDB 1.x may lose a mark written concurrently with another consumer's, and the
+    sweep sets it again when it finds the claim.
+    """
     with _collection(EVENT_CLAIMS) as claims:
         try:
             claims.insert_one({"_id": f"{consumer}:{event_id}", "consumer": consumer, "event_id": event_id})
         except DuplicateKeyError:
             return False
+    with _collection(JOB_EVENTS) as events:
+        events.update_one({"_id": event_id}, {"$addToSet": {"claimed_by": consumer}})
     return True

@@ -2,7 +2,8 @@
 
 import ast
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import suppress
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -12,7 +13,9 @@ from rest_framework import status
 from config.errors import ApplicationError
 from config.es import get_es
 from ingestion import repository as repo
+from ingestion.bulk import TransientIndexError
 from ingestion.enums import COUNT_NAMES, JobStatus
+from ingestion.fallback import MAX_PAGED_ROWS, set_aside_page, set_aside_rows
 from ingestion.indices import shard_usage
 from ingestion.job import Job
 from ingestion.services.jobs import totals
@@ -27,6 +30,12 @@ def _visible(job: Job | None, user: AbstractBaseUser) -> Job:
 
 def job_get(*, job_id: str, user: AbstractBaseUser) -> Job:
     return _visible(repo.job_get(job_id), user)
+
+
+def jobs_by_id(*, job_ids: Iterable[str], user: AbstractBaseUser) -> dict[str, Job]:
+    """The jobs among `job_ids` that `user` may see, by id, in one query (e.g. for a page of alerts)."""
+    jobs = repo.jobs_get(sorted(set(job_ids)))
+    return {job.job_id: job for job in jobs if user.is_staff or job.owner_id == user.pk}
 
 
 def job_get_by_file(*, file_id: str, user: AbstractBaseUser) -> Job:
@@ -125,7 +134,49 @@ def job_detail(job: Job) -> dict:
         "started_at": job.started_at,
         "finished_at": job.finished_at,
         "stages": job.stages,
+        "reindex": _reindex_outcome(job),
     }
+
+
+def _reindex_outcome(job: Job) -> dict | None:
+    """The last re-index of the set-aside rows as users see it (its claim holder is ingestion's business)."""
+    if job.reindex is None:
+        return None
+    shown = ("status", "requested_at", "finished_at", "moved", "still_set_aside", "reason")
+    return {name: job.reindex.get(name) for name in shown}
+
+
+# Rows shown in the job's API answer; the CSV downloads have every row, whole.
+SAMPLE_ROWS = 20
+SAMPLE_RAW_CHARACTERS = 1000
+
+
+def job_rows(job: Job, counts: dict[str, int]) -> dict:
+    """The first rejected and set-aside rows of a job (line, reason, raw), with how many there are of each."""
+    rejected = repo.dead_letters_page(job.job_id, skip=0, limit=SAMPLE_ROWS) if counts["dead_lettered"] else []
+    set_aside = []
+    if counts["fallback"]:
+        # The job's status must still answer while Elasticsearch does not: its rows are then left out.
+        with suppress(TransientIndexError):
+            set_aside = set_aside_page_of(job=job, page=1, page_size=SAMPLE_ROWS)[0]
+    return {
+        "rejected": {"count": counts["dead_lettered"], "rows": [_sample_row(row) for row in rejected]},
+        "set_aside": {"count": counts["fallback"], "rows": [_sample_row(row) for row in set_aside]},
+    }
+
+
+def _sample_row(row: dict) -> dict:
+    return {"line": row["line"], "reason": row["reason"], "raw": row["raw"][:SAMPLE_RAW_CHARACTERS]}
+
+
+def set_aside_page_of(*, job: Job, page: int, page_size: int) -> tuple[list[dict], int]:
+    """A page of the job's set-aside rows in line order, and how many there are (pages stop at 10,000 rows)."""
+    skip = min((page - 1) * page_size, MAX_PAGED_ROWS)
+    return set_aside_page(get_es(), settings.LOGS_INDEX_PREFIX, job.file_id, skip=skip, limit=page_size)
+
+
+def set_aside_iter(*, job: Job) -> Iterator[dict]:
+    return set_aside_rows(get_es(), settings.LOGS_INDEX_PREFIX, job.file_id)
 
 
 # Whole-file stages, then the chunk stages (summed over chunks), then the wall-clock total.

@@ -1,24 +1,36 @@
 """Celery tasks: one per pipeline stage, each taking ids and calling one service."""
 
 import datetime as dt
+from typing import NoReturn
 
 from celery import Task, shared_task
+from celery.exceptions import Ignore
 
 from config.errors import ServiceUnavailable
 from config.mongo import TRANSIENT_ERRORS
 from ingestion.bulk import ES_UNREACHABLE
 from ingestion.dispatch import dispatch_chunk
-from ingestion.services import jobs, stages
+from ingestion.services import deliveries, jobs, reindex, stages
+from ingestion.services.deliveries import Verdict
 
 # A delivery that killed its worker this many times is not run again: the job fails instead of looping.
 MAX_WORKER_CRASHES = 3
 
 
-class StageTask(Task):
-    """Transient failures retry 3 attempts 5 s apart; a final failure fails the job, in this one place.
+def _crash_reason(task: str, args: tuple, crashes: int) -> str:
+    where = f" of chunk {args[2]}" if len(args) > 2 else ""
+    return f"{task}{where} stopped its worker {crashes} times; the job is failed, not retried forever"
 
-    A chunk that still cannot reach Elasticsearch waits for it (bounded) instead. Each delivery is
-    recorded when it starts and when it ends, so one that keeps killing its worker is recognised.
+
+class StageTask(Task):
+    """Transient failures get 3 attempts 5 s apart, around all of a stage's work; a final failure fails the job.
+
+    All of it: the MongoDB bookkeeping of each delivery (its start, its heartbeat, its end, failing a job
+    whose task keeps killing its worker) is under the same policy as the stage itself. A chunk that
+    still cannot reach Elasticsearch waits for it (bounded) instead of failing. A second delivery of a
+    task that is still running (the broker's visibility timeout is shorter than a long stage) waits
+    instead of running it twice (see ingestion/services/deliveries.py). Final failures are written in
+    one place, `on_failure`.
     """
 
     autoretry_for = (*ES_UNREACHABLE, ServiceUnavailable, *TRANSIENT_ERRORS)
@@ -30,19 +42,40 @@ class StageTask(Task):
 
     def __call__(self, *args, **kwargs):
         job_id, attempt = args[0], args[1]
-        start_id, crashes = jobs.task_started(task_id=self.request.id or "", job_id=job_id)
-        if crashes >= MAX_WORKER_CRASHES:
-            where = f" of chunk {args[2]}" if len(args) > 2 else ""
-            jobs.job_fail(
-                job_id=job_id,
-                attempt=attempt,
-                reason=f"{self.name}{where} stopped its worker {crashes} times; the job is failed, not retried forever",
-            )
+        delivery = self._with_retries(
+            deliveries.delivery_start, task_id=self.request.id or "", job_id=job_id, tries=self.request.retries
+        )
+        if delivery.verdict is Verdict.WAIT:
+            self._again_later()
+        if delivery.verdict is Verdict.DONE:
+            return None  # the chain goes on; its next tasks, already run, find themselves done too
+        if delivery.crashes >= MAX_WORKER_CRASHES:
+            reason = _crash_reason(self.name, args, delivery.crashes)
+            self._with_retries(jobs.job_fail, job_id=job_id, attempt=attempt, reason=reason)
             return None
         try:
-            return super().__call__(*args, **kwargs)
-        finally:
-            jobs.task_finished(start_id=start_id)
+            with deliveries.delivery_heartbeat(start_id=delivery.start_id):
+                result = super().__call__(*args, **kwargs)
+        except BaseException:
+            deliveries.delivery_ended_in_error(start_id=delivery.start_id)
+            raise
+        self._with_retries(deliveries.delivery_done, start_id=delivery.start_id)
+        return result
+
+    def _with_retries(self, service, **kwargs):
+        """Run a bookkeeping service under the stage's policy: a MongoDB blip is retried like a stage error."""
+        try:
+            return service(**kwargs)
+        except self.autoretry_for as error:
+            raise self.retry(exc=error) from error
+
+    def _again_later(self) -> NoReturn:
+        """Queue this very message again (same task id, chain and try) for a while later; this delivery ends.
+
+        Unlike a retry it uses up none of the 3 attempts: waiting for another delivery is not a failure.
+        """
+        self.signature_from_request(countdown=deliveries.heartbeat_seconds()).apply_async()
+        raise Ignore()
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         job_id, attempt = args[0], args[1]
@@ -83,6 +116,29 @@ def enrich(job_id: str, attempt: int, number: int) -> None:
 @shared_task(name="ingestion.index", base=StageTask, bind=True)
 def index(self, job_id: str, attempt: int, number: int) -> None:
     stages.chunk_index(job_id=job_id, attempt=attempt, number=number, run=self.request.id or "")
+
+
+class ReindexTask(Task):
+    """A re-index retries as the stages do; when its retries are used up, the job records that it failed (the job
+    itself stays finished, with the counts Elasticsearch holds)."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        job_id, attempt, run = args
+        reindex.job_fallback_reindex_failed(job_id=job_id, attempt=attempt, run=run, reason=str(exc))
+
+
+@shared_task(
+    name="ingestion.reindex_fallback",
+    base=ReindexTask,
+    autoretry_for=StageTask.autoretry_for,
+    max_retries=StageTask.max_retries,
+    default_retry_delay=StageTask.default_retry_delay,
+    retry_backoff=False,
+    retry_jitter=False,
+    acks_late=True,
+)
+def reindex_fallback(job_id: str, attempt: int, run: int) -> dict | None:
+    return reindex.job_fallback_reindex(job_id=job_id, attempt=attempt, run=run)
 
 
 @shared_task(name="ingestion.chunk_resume")

@@ -124,15 +124,16 @@ def _parse_apache(text: str) -> datetime | None:
     return datetime(int(year), _MONTHS[month.lower()], int(day), hour, minute, second, micro, tzinfo=zone)
 
 
-def _parse_slashed(text: str) -> datetime | None:
-    """'12/1/2010 8:45' (US order unless the first number exceeds 12), '2010/12/01 08:45:00'."""
+def _parse_numeric_date(text: str, separator: str, day_first: bool) -> datetime | None:
+    """'12/1/2010 8:45' (US order unless `day_first` or the first number exceeds 12), '2010/12/01 08:45:00',
+    '01.12.2010 08:45' (with points, always day first: no one writes the month first that way)."""
     date, _, rest = text.partition(" ")
-    first, second, third = date.split("/")
+    first, second, third = date.split(separator)
     if len(first) == 4:
         year, month, day = int(first), int(second), int(third)
     else:
         month, day, year = int(first), int(second), int(third)
-        if month > 12:
+        if day_first or separator == "." or month > 12:
             month, day = day, month
     if not rest:
         return datetime(year, month, day)
@@ -147,10 +148,10 @@ def _parse_slashed(text: str) -> datetime | None:
     return datetime(year, month, day, hour, minute, second_, micro, tzinfo=zone)
 
 
-def _parse_text(text: str) -> datetime | None:
+def _parse_text(text: str, day_first: bool) -> datetime | None:
     head = text[:1]
     if head == "[" and text.endswith("]"):
-        return _parse_text(text[1:-1].strip())
+        return _parse_text(text[1:-1].strip(), day_first)
     if head.isdigit() or head in "+-":
         try:
             return datetime.fromisoformat(text)
@@ -167,12 +168,17 @@ def _parse_text(text: str) -> datetime | None:
                 pass
         parts = text.split("/", 2)
         if len(parts) == 3:
-            return _parse_apache(text) if parts[1][:3].isalpha() else _parse_slashed(text)
+            return _parse_apache(text) if parts[1][:3].isalpha() else _parse_numeric_date(text, "/", day_first)
+        if len(text.partition(" ")[0].split(".")) == 3:
+            return _parse_numeric_date(text, ".", day_first)
     return parsedate_to_datetime(text)
 
 
-def read_timestamp(value: object) -> datetime | None:
-    """An aware UTC datetime of any year, or None when the value is not a time at all."""
+def read_timestamp(value: object, *, day_first: bool = False) -> datetime | None:
+    """An aware UTC datetime of any year, or None when the value is not a time at all.
+
+    `day_first` reads an ambiguous '01/12/2010' as 1 December (the file's own convention), not 12 January.
+    """
     if isinstance(value, bool) or value is None:
         return None
     try:
@@ -183,16 +189,43 @@ def read_timestamp(value: object) -> datetime | None:
         if not isinstance(value, str):
             return None
         text = value.strip()
-        parsed = _parse_text(text) if text else None
+        parsed = _parse_text(text, day_first) if text else None
         return _as_utc(parsed) if parsed is not None else None
     except (ValueError, KeyError, TypeError, IndexError, OverflowError):
         return None
 
 
-def parse_timestamp(value: object) -> datetime | None:
+def parse_timestamp(value: object, *, day_first: bool = False) -> datetime | None:
     """An aware UTC datetime, or None when the value is not a time between 1970 and 2100."""
-    moment = read_timestamp(value)
+    moment = read_timestamp(value, day_first=day_first)
     return moment if moment is not None and in_accepted_range(moment) else None
+
+
+def _leading_numbers(value: object) -> tuple[int, int] | None:
+    """The first two numbers of a 'D/M/YYYY' or 'M/D/YYYY' date (slashes or points); None for any other value."""
+    if not isinstance(value, str):
+        return None
+    date = value.strip().lstrip("[").partition(" ")[0]
+    for separator in "/.":
+        parts = date.split(separator)
+        if len(parts) == 3 and len(parts[0]) <= 2 and parts[0].isdigit() and parts[1].isdigit():
+            return int(parts[0]), int(parts[1])
+    return None
+
+
+def reads_day_first(values: Iterable[object]) -> bool:
+    """Whether a file's dates put the day first, judged from a sample of its time values.
+
+    A first number above 12 is a day, and so is a second one (then the month comes first). A sample that never
+    says, or says both, keeps the month first as before: only a file's own dates can tell 01/12 from 12/01.
+    """
+    day_first = month_first = False
+    for value in values:
+        numbers = _leading_numbers(value)
+        if numbers is not None:
+            day_first = day_first or numbers[0] > 12
+            month_first = month_first or numbers[1] > 12
+    return day_first and not month_first
 
 
 def format_timestamp(moment: datetime) -> str:

@@ -1,5 +1,6 @@
 """Shared fixtures: a real Celery worker for the whole run, and clean test data stores."""
 
+import io
 import os
 import signal
 import subprocess
@@ -10,11 +11,11 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 
 from config.celery import app as celery_app
 from config.es import get_es
 from config.mongo import get_database
-from ingestion import repository
 from ingestion.data_version import data_version_bump
 from ingestion.documents import ensure_index_templates
 
@@ -110,7 +111,7 @@ def clean_stores():
     for start in range(0, len(names), 50):  # index names go in the URL, which has a length limit
         es.indices.delete(index=",".join(names[start : start + 50]))
     es.options(ignore_status=404).indices.delete(index=settings.FRAUD_ALERTS_INDEX)
-    repository.ensure_indexes()
+    call_command("ensure_indexes", stdout=io.StringIO())  # as `make run` and compose do
     ensure_index_templates(es, prefix)
     # The events changed under the cached analytics answers of an earlier run.
     data_version_bump()

@@ -1,6 +1,7 @@
 """Test settings: the same settings module, pointed at test databases on the same real servers."""
 
 import os
+import socket
 from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
@@ -20,6 +21,21 @@ os.environ.setdefault("FRAUD_ALERTS_INDEX", "test-fraud-alerts")
 # (a restart; one test starts a worker with the 10 s minimum to go beyond it).
 os.environ.setdefault("LOGS_TASK_VISIBILITY_SECONDS", "10")
 os.environ.setdefault("LOGS_ES_WAIT_SECONDS", "60")
+
+# Notifications: the receivers the tests start listen on loopback, retries come after 1 and 2 s, a receiver
+# that keeps a request waiting is given up on after 2 s, and 3 failed deliveries in a row disable a channel.
+os.environ.setdefault("NOTIFICATIONS_ALLOW_PRIVATE_TARGETS", "true")
+os.environ.setdefault("NOTIFICATIONS_RETRY_DELAYS", "1,2")
+os.environ.setdefault("NOTIFICATIONS_READ_TIMEOUT", "2")
+os.environ.setdefault("NOTIFICATIONS_DISABLE_AFTER", "3")
+os.environ.setdefault("SITE_URL", "http://testserver")
+# The SMTP port of the tests' own mail server (tests/notifications/receivers.py), chosen once per run; the
+# worker and any gunicorn of the run inherit it through the environment.
+if "EMAIL_PORT" not in os.environ:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        os.environ["EMAIL_PORT"] = str(probe.getsockname()[1])
+os.environ.setdefault("EMAIL_HOST", "127.0.0.1")
 
 from config.settings import *  # noqa: F403
 from config.settings import DATABASES, STORAGES

@@ -15,7 +15,7 @@ from ingestion import selectors
 from ingestion.enums import JobStatus
 from ingestion.files import ReceivedFile
 from ingestion.job import Job
-from ingestion.services import jobs
+from ingestion.services import jobs, reindex
 from uploads_app.authentication import HeaderCsrfSessionAuthentication
 from uploads_app.storage import StreamingUploadHandler
 
@@ -24,7 +24,7 @@ class JobSummarySerializer(serializers.Serializer):
     file_id = serializers.CharField()
     job_id = serializers.CharField()
     filename = serializers.CharField()
-    file_type = serializers.CharField(help_text="csv, json, ndjson, jsonl, or one of these with .gz")
+    file_type = serializers.CharField(help_text="csv, json, ndjson, jsonl, log, or one of these with .gz")
     file_size = serializers.IntegerField(help_text="bytes as uploaded")
     total_lines = serializers.IntegerField(help_text="records in the file (a CSV header is not one)")
     status = serializers.ChoiceField(choices=[item.value for item in JobStatus])
@@ -34,7 +34,7 @@ class JobSummarySerializer(serializers.Serializer):
 
 class UploadedSerializer(JobSummarySerializer):
     duplicate_of = serializers.CharField(
-        allow_null=True, help_text="the job of an earlier upload of the same file (same sha256), if any"
+        allow_null=True, help_text="the job of your earlier upload of the same file (same sha256), if any"
     )
     preview_lines = serializers.IntegerField()
     preview = serializers.ListField(child=serializers.DictField(), help_text="the first 10 parsed records")
@@ -51,6 +51,27 @@ class CountsSerializer(serializers.Serializer):
 class LineErrorSerializer(serializers.Serializer):
     line = serializers.IntegerField()
     reason = serializers.CharField()
+
+
+class RowSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    reason = serializers.CharField()
+    raw = serializers.CharField(allow_blank=True, help_text="the line as the file has it (its first 1,000 characters)")
+
+
+class RowsSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    rows = RowSerializer(many=True, help_text="the first 20, in line order")
+    download = serializers.CharField(help_text="every row as a CSV (line, reason, raw), safe to open in a spreadsheet")
+
+
+class ReindexSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["queued", "done", "failed"])
+    requested_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    moved = serializers.IntegerField(allow_null=True, help_text="set-aside rows now in the daily indices")
+    still_set_aside = serializers.IntegerField(allow_null=True)
+    reason = serializers.CharField(allow_null=True, help_text="why it failed")
 
 
 class JobDetailSerializer(serializers.Serializer):
@@ -72,10 +93,25 @@ class JobDetailSerializer(serializers.Serializer):
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
     stages = serializers.DictField(child=serializers.IntegerField(), help_text="milliseconds per stage")
+    reindex = ReindexSerializer(allow_null=True, help_text="the last re-index of the set-aside rows, if any")
+    rejected = RowsSerializer(help_text="lines that could not be read (dead letters): fix them and upload them again")
+    set_aside = RowsSerializer(
+        help_text="lines read but refused by Elasticsearch (the fallback index): re-index them once the rules "
+        "allow, or fix them and upload them again"
+    )
 
 
 def _summary(job: Job) -> dict:
     return {**selectors.job_summary(job), "status_url": reverse("job-detail", kwargs={"job_id": job.job_id})}
+
+
+def _job_answer(job: Job) -> dict:
+    """The job with its first rejected and set-aside rows and where to download them all."""
+    detail = selectors.job_detail(job)
+    rows = selectors.job_rows(job, detail["counts"])
+    rows["rejected"]["download"] = reverse("job-dead-letters", kwargs={"job_id": job.job_id})
+    rows["set_aside"]["download"] = reverse("job-set-aside", kwargs={"job_id": job.job_id})
+    return {**detail, **rows}
 
 
 class UploadCreateApi(APIView):
@@ -87,6 +123,12 @@ class UploadCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField(allow_empty_file=True)
         log_type = serializers.CharField(required=False, allow_blank=True, max_length=40)
+        on_duplicate = serializers.ChoiceField(
+            choices=["index", "skip"],
+            default="index",
+            help_text="a file you uploaded before (same sha256): index it again (a new job), or skip it (200, "
+            "nothing stored, the earlier job answered)",
+        )
 
     def initial(self, request: Request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)
@@ -95,10 +137,19 @@ class UploadCreateApi(APIView):
 
     @extend_schema(
         summary="Upload a log file",
-        description="Multipart field `file` (.csv, .json, .ndjson, .jsonl, or .gz of these), optional `log_type`. "
-        "The file is checked and previewed at once; its job runs in the background.",
+        description="Multipart field `file` (.csv, .json, .ndjson, .jsonl, .log as an Apache/Nginx access log, or "
+        ".gz of these), optional `log_type` and `on_duplicate`. The file is checked and previewed at once; its job "
+        "runs in the background. `duplicate_of` names your earlier upload of the same file either way.",
         request={"multipart/form-data": InputSerializer},
         responses={
+            200: inline_serializer(
+                "UploadSkipped",
+                {
+                    "success": serializers.BooleanField(),
+                    "message": serializers.CharField(),
+                    "data": UploadedSerializer(help_text="the earlier job of this file"),
+                },
+            ),
             201: inline_serializer(
                 "UploadCreated",
                 {
@@ -122,17 +173,24 @@ class UploadCreateApi(APIView):
         received = serializer.validated_data["file"]
         if not isinstance(received, ReceivedFile):
             raise ApplicationError("No file provided")
-        job = jobs.job_create(
-            owner=request.user, received=received, log_type=serializer.validated_data.get("log_type", "")
+        upload = jobs.job_create(
+            owner=request.user,
+            received=received,
+            log_type=serializer.validated_data.get("log_type", ""),
+            on_duplicate=serializer.validated_data["on_duplicate"],
         )
-        data = {
-            **_summary(job),
-            "preview_lines": job.preview_lines,
-            "preview": job.preview,
-            "duplicate_of": job.duplicate_of,
-        }
+        job = upload.job
+        data = {**_summary(job), "preview_lines": job.preview_lines, "preview": job.preview}
+        if not upload.created:
+            message = f"You uploaded this file before (job {job.job_id}); nothing was stored"
+            return Response({"success": True, "message": message, "data": {**data, "duplicate_of": job.job_id}})
         return Response(
-            {"success": True, "message": "File uploaded successfully", "data": data}, status=status.HTTP_201_CREATED
+            {
+                "success": True,
+                "message": "File uploaded successfully",
+                "data": {**data, "duplicate_of": job.duplicate_of},
+            },
+            status=status.HTTP_201_CREATED,
         )
 
 
@@ -194,9 +252,13 @@ class UploadDeleteApi(APIView):
 
 
 class JobDetailApi(APIView):
-    @extend_schema(summary="A job's status", responses={200: JobDetailSerializer, **error_responses(401, 403, 404)})
+    @extend_schema(
+        summary="A job's status",
+        description="Its counts, its first rejected and set-aside rows with their reasons, and its last re-index.",
+        responses={200: JobDetailSerializer, **error_responses(401, 403, 404)},
+    )
     def get(self, request: Request, job_id: str) -> Response:
-        return Response(selectors.job_detail(selectors.job_get(job_id=job_id, user=request.user)))
+        return Response(_job_answer(selectors.job_get(job_id=job_id, user=request.user)))
 
 
 class JobRetryApi(APIView):
@@ -208,4 +270,19 @@ class JobRetryApi(APIView):
     )
     def post(self, request: Request, job_id: str) -> Response:
         job = jobs.job_retry(job=selectors.job_get(job_id=job_id, user=request.user))
-        return Response(selectors.job_detail(job), status=status.HTTP_202_ACCEPTED)
+        return Response(_job_answer(job), status=status.HTTP_202_ACCEPTED)
+
+
+class JobReindexFallbackApi(APIView):
+    @extend_schema(
+        summary="Re-index a job's set-aside rows",
+        description="Reads the finished job's set-aside rows again with today's rules and moves the ones that now "
+        "fit into the daily indices (same document ids, so nothing is duplicated); the counts follow. It runs in "
+        "the background: `reindex` on the job says when it is done, how many rows moved and how many are still "
+        "set aside. A row whose value still clashes with its day's field types stays set aside.",
+        request=None,
+        responses={202: JobDetailSerializer, **error_responses(401, 403, 404, 409, 503)},
+    )
+    def post(self, request: Request, job_id: str) -> Response:
+        job = reindex.job_reindex_fallback(job=selectors.job_get(job_id=job_id, user=request.user))
+        return Response(_job_answer(job), status=status.HTTP_202_ACCEPTED)

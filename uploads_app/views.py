@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -14,11 +15,13 @@ from config.errors import ApplicationError
 from config.kibana import discover_url
 from config.spreadsheets import csv_lines
 from ingestion import selectors
-from ingestion.enums import JobStatus
+from ingestion.bulk import TransientIndexError
+from ingestion.enums import FINISHED, JobStatus
+from ingestion.fallback import MAX_PAGED_ROWS
 from ingestion.formats import ALLOWED_EXTENSIONS
 from ingestion.job import Job
 from ingestion.log_types import LOG_TYPE_LABELS
-from ingestion.services import jobs
+from ingestion.services import jobs, reindex
 
 JOBS_PER_PAGE = 25
 DEAD_LETTERS_PER_PAGE = 50
@@ -58,6 +61,11 @@ def upload_page(request: HttpRequest) -> HttpResponse:
             "accept": ",".join([*ALLOWED_EXTENSIONS, ".gz"]),
             "extensions": extensions,
             "log_types": LOG_TYPE_LABELS.items(),
+            # The page's script names statuses in the enum's words and knows which ones are final.
+            "statuses": {
+                "labels": {status.value: status.label for status in JobStatus},
+                "finished": [status.value for status in FINISHED],
+            },
         },
     )
 
@@ -90,6 +98,25 @@ def job_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+def _set_aside_context(request: HttpRequest, job: Job) -> dict:
+    """A page of the job's set-aside rows, or a sentence saying why they cannot be shown now."""
+    page = _page_number(request, "aside_page")
+    if not job.counts.get("fallback") and job.finished:
+        return {"set_aside": [], "aside_total": 0, "aside_page": 1, "aside_pages": 1}
+    try:
+        rows, total = selectors.set_aside_page_of(job=job, page=page, page_size=DEAD_LETTERS_PER_PAGE)
+    except TransientIndexError:
+        return {"set_aside_unavailable": True, "aside_total": job.counts.get("fallback", 0)}
+    shown = min(total, MAX_PAGED_ROWS)
+    return {
+        "set_aside": rows,
+        "aside_total": total,
+        "aside_page": page,
+        "aside_pages": max(1, math.ceil(shown / DEAD_LETTERS_PER_PAGE)),
+        "aside_beyond_pages": total > MAX_PAGED_ROWS,
+    }
+
+
 def _job_context(request: HttpRequest, job: Job) -> dict:
     dead_page = _page_number(request, "dead_page")
     dead_letters, dead_total = selectors.dead_letters_page(job=job, page=dead_page, page_size=DEAD_LETTERS_PER_PAGE)
@@ -108,6 +135,9 @@ def _job_context(request: HttpRequest, job: Job) -> dict:
         "dead_total": dead_total,
         "dead_page": dead_page,
         "dead_pages": max(1, math.ceil(dead_total / DEAD_LETTERS_PER_PAGE)),
+        **_set_aside_context(request, job),
+        "reindex": detail["reindex"],
+        "reindex_running": detail["reindex"] is not None and detail["reindex"]["status"] == "queued",
         "tasks": selectors.job_task_results(job=job),
         "kibana_discover": discover_url(f'job_id:"{job.job_id}"', user=request.user),
     }
@@ -133,6 +163,18 @@ def dead_letters_csv(request: HttpRequest, job_id: str) -> StreamingHttpResponse
     return response
 
 
+@login_required
+@require_GET
+def set_aside_csv(request: HttpRequest, job_id: str) -> StreamingHttpResponse:
+    """The set-aside rows (line, reason, raw) to re-index or fix; cells are safe to open in a spreadsheet."""
+    job = _job_or_404(request, job_id)
+    rows = ((row["line"], row["reason"], row["raw"]) for row in selectors.set_aside_iter(job=job))
+    response = StreamingHttpResponse(csv_lines(["line", "reason", "raw"], rows), content_type="text/csv")
+    stem = job.filename.rsplit(".", 1)[0][:80] or "upload"
+    response["Content-Disposition"] = f'attachment; filename="{_ascii(stem)}-set-aside-rows.csv"'
+    return response
+
+
 def _ascii(text: str) -> str:
     return "".join(char if char.isascii() and (char.isalnum() or char in "-_.") else "_" for char in text)
 
@@ -149,6 +191,26 @@ def job_retry(request: HttpRequest, job_id: str) -> HttpResponse:
         messages.error(request, error.message)
     else:
         messages.success(request, f"Retry of {job.filename} queued.")
+    return redirect("job-page", job_id=job.job_id)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def job_reindex(request: HttpRequest, job_id: str) -> HttpResponse:
+    job = _job_or_404(request, job_id)
+    if request.method == "GET":
+        return _confirm(request, job, "reindex")
+    try:
+        reindex.job_reindex_fallback(job=job)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        count = job.counts.get("fallback", 0)
+        messages.success(
+            request,
+            f"Re-indexing the {count:,} set-aside row{pluralize(count)} of {job.filename}: this page shows "
+            "what moved when it is done.",
+        )
     return redirect("job-page", job_id=job.job_id)
 
 

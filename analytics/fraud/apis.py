@@ -1,7 +1,7 @@
 """The fraud REST API: alerts, one alert, its review status, the rules, a scan on demand."""
 
 from django.core.paginator import Paginator
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
@@ -16,8 +16,17 @@ from config.errors import error_responses
 from ingestion.contract import job_get
 
 
+class AlertJobSerializer(serializers.Serializer):
+    job_id = serializers.CharField()
+    filename = serializers.CharField(allow_null=True, help_text="null when the job was deleted")
+
+
 class AlertSerializer(serializers.ModelSerializer):
+    """An alert; the context's `uploads` ({job id: file name}) names its jobs."""
+
     status_changed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    uploader = serializers.CharField(read_only=True, allow_null=True, help_text="who uploaded the events")
+    jobs = serializers.SerializerMethodField()
 
     class Meta:
         model = FraudAlert
@@ -35,12 +44,42 @@ class AlertSerializer(serializers.ModelSerializer):
             "first_seen",
             "last_seen",
             "event_count",
+            "uploader",
             "job_ids",
+            "jobs",
             "created_at",
         ]
 
+    @extend_schema_field(AlertJobSerializer(many=True))
+    def get_jobs(self, alert: FraudAlert) -> list[dict]:
+        uploads = self.context.get("uploads", {})
+        return [{"job_id": job_id, "filename": uploads.get(job_id)} for job_id in alert.job_ids]
+
+
+class EvidenceSerializer(serializers.Serializer):
+    """One flagged order or event (evidence written before orders were counted once lacks the optional keys)."""
+
+    id = serializers.CharField(help_text="the document shown: an order's first line")
+    ids = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="every document: the order's lines, re-uploads"
+    )
+    jobs = serializers.ListField(child=serializers.CharField(), required=False)
+    order_id = serializers.CharField(allow_null=True, required=False)
+    lines = serializers.IntegerField(required=False)
+    time = serializers.CharField()
+    amount = serializers.FloatField(allow_null=True)
+    currency = serializers.CharField(allow_null=True, required=False)
+    ip = serializers.CharField(allow_null=True)
+    country = serializers.CharField(allow_null=True)
+    lat = serializers.FloatField(allow_null=True)
+    lon = serializers.FloatField(allow_null=True)
+    score = serializers.IntegerField()
+    rules = serializers.ListField(child=serializers.CharField())
+    reasons = serializers.DictField(child=serializers.CharField(), help_text="rule -> why, in plain words")
+
 
 class AlertDetailSerializer(AlertSerializer):
+    evidence = EvidenceSerializer(many=True, read_only=True)
     changes = serializers.SerializerMethodField()
 
     class Meta(AlertSerializer.Meta):
@@ -103,14 +142,20 @@ class AlertListApi(APIView):
         )
         paginator = Paginator(alerts, data["page_size"])
         page = paginator.get_page(data["page"])
+        uploads = selectors.alert_uploads(alerts=page.object_list, user=request.user)
         return Response(
             {
                 "count": paginator.count,
                 "page": page.number,
                 "page_size": data["page_size"],
-                "results": AlertSerializer(page.object_list, many=True).data,
+                "results": AlertSerializer(page.object_list, many=True, context={"uploads": uploads}).data,
             }
         )
+
+
+def _detail(alert: FraudAlert, request: Request) -> dict:
+    uploads = selectors.alert_uploads(alerts=[alert], user=request.user)
+    return AlertDetailSerializer(alert, context={"uploads": uploads}).data
 
 
 class AlertDetailApi(APIView):
@@ -119,7 +164,7 @@ class AlertDetailApi(APIView):
         responses={200: AlertDetailSerializer, **error_responses(401, 403, 404)},
     )
     def get(self, request: Request, alert_id: int) -> Response:
-        return Response(AlertDetailSerializer(selectors.alert_get(user=request.user, alert_id=alert_id)).data)
+        return Response(_detail(selectors.alert_get(user=request.user, alert_id=alert_id), request))
 
 
 class AlertStatusInputSerializer(serializers.Serializer):
@@ -141,7 +186,7 @@ class AlertStatusApi(APIView):
         alert = services.alert_set_status(
             alert=alert, user=request.user, new_status=data.validated_data["status"], note=data.validated_data["note"]
         )
-        return Response(AlertDetailSerializer(alert).data)
+        return Response(_detail(alert, request))
 
 
 class RuleListApi(APIView):

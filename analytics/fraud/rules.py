@@ -6,17 +6,24 @@ analyst can change in the Django admin (FraudRuleSetting); README "Fraud rules" 
 """
 
 import math
-from collections import defaultdict, deque
+import statistics
+from bisect import bisect_left
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 EARTH_RADIUS_KM = 6371.0
+MAD_SCALE = 1.4826  # makes the median absolute deviation comparable to a standard deviation
+# Who an event is about, in the order an alert prefers them.
+ENTITIES = ("customer", "card", "ip")
+# A first order this soon after the data begins may be an older account's: the evidence says so.
+EARLY_IN_THE_DATA = timedelta(days=14)
 
 
 @dataclass(frozen=True)
 class Event:
-    """What the rules read of one indexed event (built by the scan from the document)."""
+    """What the rules read of one indexed event, or of an order made of several (built by the scan)."""
 
     id: str
     time: datetime
@@ -31,15 +38,131 @@ class Event:
     device: str | None = None
     declined: bool = False
     job_id: str | None = None
+    currency: str | None = None
+    order_id: str | None = None
+    cancelled: bool = False
+    # An order made of line items, or an event uploaded more than once, stands for several documents.
+    ids: tuple[str, ...] = ()
+    job_ids: tuple[str, ...] = ()
+    lines: int = 1
+
+    @property
+    def documents(self) -> tuple[str, ...]:
+        """The ids of the indexed documents this event stands for (its lines, its copies)."""
+        return self.ids or (self.id,)
+
+    @property
+    def jobs(self) -> tuple[str, ...]:
+        return self.job_ids or ((self.job_id,) if self.job_id else ())
 
 
 @dataclass(frozen=True)
 class Baselines:
-    """What "large" and "new" mean for this owner's data, measured over a trailing window."""
+    """What is usual for this owner's data, measured over their orders in a trailing window."""
 
-    amount_percentiles: dict[float, float] = field(default_factory=dict)  # 90.0 -> value
+    amounts: tuple[float, ...] = ()  # every order's amount, sorted
     categories: dict[str, tuple[float, float]] = field(default_factory=dict)  # category -> (median, scaled MAD)
     first_seen: dict[str, datetime] = field(default_factory=dict)  # customer -> first event time
+    data_start: datetime | None = None  # the owner's first order ever: the data shows nothing before
+    days: float = 1.0  # the days of orders the window holds
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)  # ("customer", "12583") -> orders
+    medians: dict[str, float] = field(default_factory=dict)  # customer -> their median order
+    comebacks: dict[str, timedelta] = field(default_factory=dict)  # customer -> first to second order
+
+    def percentile(self, percent: float) -> float | None:
+        """The amount under which `percent` % of the orders fall (linear between neighbours)."""
+        if not self.amounts:
+            return None
+        rank = percent / 100 * (len(self.amounts) - 1)
+        below = math.floor(rank)
+        above = min(below + 1, len(self.amounts) - 1)
+        return self.amounts[below] + (self.amounts[above] - self.amounts[below]) * (rank - below)
+
+    def usual_order(self, customer: str | None, regular: int) -> float | None:
+        """A regular customer's median order (one with at least `regular` orders); None for anyone else."""
+        if customer is None or self.counts.get(("customer", customer), 0) < regular:
+            return None
+        return self.medians.get(customer)
+
+    def comeback_share(self, window: timedelta) -> float:
+        """The share of customers whose second order came within `window` of their first."""
+        if not self.medians:
+            return 0.0
+        return sum(1 for after in self.comebacks.values() if after < window) / len(self.medians)
+
+    def first_order_caveat(self, customer: str) -> str:
+        """A warning when the customer's first order comes soon after the data begins: the data cannot show an
+        older account's earlier orders."""
+        first = self.first_seen.get(customer)
+        if first is None or self.data_start is None or first - self.data_start >= EARLY_IN_THE_DATA:
+            return ""
+        return f" (the data begins {_age(first - self.data_start)} before it: the account may be older)"
+
+
+def baselines_of(
+    orders: list[Event], *, until: datetime, first_seen: dict[str, datetime], data_start: datetime | None
+) -> Baselines:
+    """The baselines of the orders of a trailing window ending at `until` (cancellations do not count)."""
+    counted = [order for order in orders if order.amount is not None and not order.cancelled]
+    by_category, by_customer = defaultdict(list), defaultdict(list)
+    for order in counted:
+        if order.category is not None:
+            by_category[order.category].append(order.amount)
+        if order.customer is not None:
+            by_customer[order.customer].append(order)
+    start = min((order.time for order in counted), default=None)
+    return Baselines(
+        amounts=tuple(sorted(order.amount for order in counted)),
+        categories={category: _median_and_mad(amounts) for category, amounts in by_category.items()},
+        first_seen=first_seen,
+        data_start=data_start,
+        days=max((until - start) / timedelta(days=1), 1.0) if start else 1.0,
+        counts=Counter((kind, value) for order in counted for kind in ENTITIES if (value := getattr(order, kind))),
+        medians={customer: statistics.median(order.amount for order in own) for customer, own in by_customer.items()},
+        comebacks={customer: own[1].time - own[0].time for customer, own in by_customer.items() if len(own) > 1},
+    )
+
+
+class UsualRates:
+    """How many orders an entity, and the shop's others of its kind, usually place within a window."""
+
+    def __init__(self, baselines: Baselines, window: timedelta) -> None:
+        self.counts = baselines.counts
+        self.days = baselines.days
+        self.window_days = window / timedelta(days=1)
+        per_kind = defaultdict(list)
+        for (kind, _value), count in self.counts.items():
+            per_kind[kind].append(count)
+        self.ordered = {kind: sorted(counts) for kind, counts in per_kind.items()}
+
+    def own(self, kind: str, value: str, in_window: int) -> float:
+        """The entity's orders outside this window, spread over the rest of the data."""
+        rest, other_days = max(self.counts.get((kind, value), 0) - in_window, 0), self.days - self.window_days
+        return rest / other_days * self.window_days if other_days > 0 else 0.0
+
+    def shop(self, kind: str, value: str) -> float:
+        """The median entity of this kind other than this one."""
+        median = _median_without(self.ordered.get(kind, []), self.counts.get((kind, value)))
+        return median / self.days * self.window_days
+
+
+def _median_without(ordered: list[int], value: int | None) -> float:
+    """The median of sorted `ordered` less one occurrence of `value` (when it is there)."""
+    index = bisect_left(ordered, value) if value is not None else len(ordered)
+    skip = index if index < len(ordered) and ordered[index] == value else len(ordered)
+    size = len(ordered) - (skip < len(ordered))
+    if size == 0:
+        return 0.0
+
+    def at(position: int) -> int:
+        return ordered[position if position < skip else position + 1]
+
+    return (at((size - 1) // 2) + at(size // 2)) / 2
+
+
+def _median_and_mad(values: list[float]) -> tuple[float, float]:
+    median = statistics.median(values)
+    return median, MAD_SCALE * statistics.median(abs(value - median) for value in values)
 
 
 @dataclass(frozen=True)
@@ -75,22 +198,45 @@ class SlidingWindow:
         return [entry for _time, entry in self.items]
 
 
-def _money(value: float) -> str:
-    return f"{value:,.2f}"
+def _money(value: float, currency: str | None = None) -> str:
+    return f"{value:,.2f} {currency}" if currency else f"{value:,.2f}"
+
+
+def _rate(count: float) -> str:
+    return "none" if count == 0 else f"{count:.1f}" if count >= 1 else f"{count:.2f}"
+
+
+def _age(delta: timedelta) -> str:
+    """A duration as a person says it: "3 days", "5 hours", "12 minutes"."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        count = int(delta.total_seconds() // size)
+        if count >= 1:
+            return f"{count} {unit}{'s' if count > 1 else ''}"
+    return "less than a minute"
 
 
 # The rules
 
 
 def amount_above_percentile(events: list[Event], baselines: Baselines, params: dict) -> dict[str, str]:
-    limit = baselines.amount_percentiles.get(float(params["percentile"]))
+    limit = baselines.percentile(params["percentile"])
     if limit is None:
         return {}
-    return {
-        event.id: f"amount {_money(event.amount)} > p{params['percentile']:g} {_money(limit)}"
-        for event in events
-        if event.amount is not None and event.amount > limit
-    }
+    hits = {}
+    for event in events:
+        if event.amount is None or event.amount <= limit:
+            continue
+        why = (
+            f"{_money(event.amount, event.currency)} is more than {params['percentile']:g}% "
+            f"of this shop's orders ({_money(limit)})"
+        )
+        usual = baselines.usual_order(event.customer, params["regular_orders"])
+        if usual is None:
+            hits[event.id] = why
+        elif event.amount >= params["times_usual"] * usual:
+            # A regular customer is judged against their own orders too: a large order is routine for some.
+            hits[event.id] = f"{why}, and {event.amount / usual:.1f} times this customer's usual ({_money(usual)})"
+    return hits
 
 
 def category_outlier(events: list[Event], baselines: Baselines, params: dict) -> dict[str, str]:
@@ -102,12 +248,13 @@ def category_outlier(events: list[Event], baselines: Baselines, params: dict) ->
         score = (event.amount - median) / scaled_mad
         if score > params["z"]:
             hits[event.id] = (
-                f"amount {_money(event.amount)} is {score:.1f} robust deviations above {event.category}'s median"
+                f"{_money(event.amount, event.currency)} is far above the usual for {event.category} "
+                f"(median {_money(median)}; {score:.1f} robust deviations)"
             )
     return hits
 
 
-def _first_events(events: list[Event], baselines: Baselines) -> set[str]:
+def _first_orders(events: list[Event], baselines: Baselines) -> set[str]:
     """Ids of the events that are their customer's very first."""
     firsts, seen = set(), set()
     for event in events:
@@ -119,25 +266,33 @@ def _first_events(events: list[Event], baselines: Baselines) -> set[str]:
 
 
 def new_customer(events: list[Event], baselines: Baselines, params: dict) -> dict[str, str]:
-    # The first event itself is judged by "first order, large amount"; a young account ordering
-    # again and again (bust-out) is what this rule looks for.
-    firsts, window = _first_events(events, baselines), timedelta(days=params["days"])
-    hits = {}
+    # The first order itself is judged by "first order, large amount"; a young account ordering
+    # again and again (bust-out) is what this rule looks for, in a shop where customers do not usually
+    # come back that soon.
+    window = timedelta(days=params["days"])
+    share = baselines.comeback_share(window)
+    if share > params["usual_share"]:
+        return {}
+    firsts, hits = _first_orders(events, baselines), {}
     for event in events:
         first = baselines.first_seen.get(event.customer) if event.customer else None
         if first is not None and event.id not in firsts and event.time - first < window:
-            hits[event.id] = f"customer first seen {(event.time - first).days} days before"
+            hits[event.id] = (
+                f"ordered again {_age(event.time - first)} after this customer's first order on {first:%Y-%m-%d}"
+                f"{baselines.first_order_caveat(event.customer)}; only {share:.0%} of this shop's customers "
+                f"come back within {params['days']:g} days"
+            )
     return hits
 
 
 def first_order_large(events: list[Event], baselines: Baselines, params: dict) -> dict[str, str]:
-    limit = baselines.amount_percentiles.get(float(params["percentile"]))
-    if limit is None:
-        return {}
+    first_ids = _first_orders(events, baselines)
+    firsts = [event for event in events if event.id in first_ids]
+    large = amount_above_percentile(firsts, baselines, params)
     return {
-        event.id: f"first event of this customer, amount {_money(event.amount)} > p{params['percentile']:g}"
-        for event in events
-        if event.id in _first_events(events, baselines) and event.amount is not None and event.amount > limit
+        event.id: f"this customer's first order{baselines.first_order_caveat(event.customer)}: {large[event.id]}"
+        for event in firsts
+        if event.id in large
     }
 
 
@@ -145,15 +300,21 @@ def velocity(events: list[Event], baselines: Baselines, params: dict) -> dict[st
     # Payments and orders only: a visitor browsing many pages is not a velocity signal.
     span, limit = timedelta(hours=params["hours"]), params["max_events"]
     windows: dict[tuple, SlidingWindow] = defaultdict(lambda: SlidingWindow(span))
+    usual = UsualRates(baselines, span)
     hits = {}
     for event in (event for event in events if event.amount is not None):
-        for kind in ("customer", "card", "ip"):
+        for kind in ENTITIES:
             value = getattr(event, kind)
             if value is None:
                 continue
             count = len(windows[(kind, value)].add(event.time, event.id))
-            if count > limit:
-                hits[event.id] = f"{count} events of this {kind} within {params['hours']} h"
+            own, shop = usual.own(kind, value, count), usual.shop(kind, value)
+            # What is usual for this customer (or card, or IP), or for the shop's others, is not velocity.
+            if count > max(limit, params["times_usual"] * max(own, shop)):
+                hits[event.id] = (
+                    f"{count} orders from this {kind} within {params['hours']:g} h, where this {kind} usually "
+                    f"places {_rate(own)} and this shop's others {_rate(shop)}"
+                )
                 break
     return hits
 
@@ -272,18 +433,18 @@ RULES: dict[str, Rule] = {
         Rule(
             "amount_p90",
             "Large amount",
-            "Amount above the 90th percentile of the trailing year's amounts.",
+            "An order above the 90th percentile of the year's orders (a regular customer's: also N times their usual).",
             2,
-            {"percentile": 90},
+            {"percentile": 90, "regular_orders": 12, "times_usual": 5},
             ("amount",),
             amount_above_percentile,
         ),
         Rule(
             "amount_p95",
             "Very large amount",
-            "Amount above the 95th percentile (adds to the 90th).",
+            "An order above the 95th percentile (adds to the 90th; a regular customer's: also N times their usual).",
             1,
-            {"percentile": 95},
+            {"percentile": 95, "regular_orders": 12, "times_usual": 5},
             ("amount",),
             amount_above_percentile,
         ),
@@ -299,27 +460,27 @@ RULES: dict[str, Rule] = {
         Rule(
             "new_customer",
             "Young account ordering again",
-            "A repeat event of a customer first seen less than N days before.",
+            "A repeat order of a customer first seen less than N days before, unless most customers come back so soon.",
             3,
-            {"days": 14},
+            {"days": 14, "usual_share": 0.75},
             ("customer",),
             new_customer,
         ),
         Rule(
             "first_order_large",
             "First order, large amount",
-            "The customer's first event, with an amount above the 90th percentile.",
+            "The customer's first order, above the 90th percentile (a regular customer's: also N times their usual).",
             3,
-            {"percentile": 90},
+            {"percentile": 90, "regular_orders": 12, "times_usual": 5},
             ("customer", "amount"),
             first_order_large,
         ),
         Rule(
             "velocity",
             "Velocity",
-            "More than K events of one customer, card or IP in a sliding window.",
+            "More than K orders of one customer, card or IP in a sliding window, and N times its and the shop's usual.",
             1,
-            {"max_events": 1, "hours": 24},
+            {"max_events": 1, "hours": 24, "times_usual": 3},
             ("customer|card|ip",),
             velocity,
         ),

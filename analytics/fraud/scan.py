@@ -1,7 +1,7 @@
 """Reading what the rules need from Elasticsearch: the events of a scan, their context, and the baselines.
 
-Fields are found by ingestion's naming conventions (customer, card, IP, amount, country, ...); only the
-fields the rules use are loaded, so a label field never reaches a rule.
+Fields are found by ingestion's naming conventions (customer, card, IP, amount, country, order, ...); only
+the fields the rules use are loaded, so a label field never reaches a rule.
 """
 
 import datetime as dt
@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from elasticsearch_dsl import A, Q, Search
 
-from analytics.fraud.rules import Baselines, Event
+from analytics.fraud.orders import as_orders
+from analytics.fraud.rules import Baselines, Event, baselines_of
 from analytics.mapping import field_map
 from analytics.queries import events_search
 from analytics.search import iter_hits
@@ -20,6 +21,7 @@ from ingestion.contract import (
     DECLINE_FIELDS,
     DEVICE_FIELDS,
     LABEL_FIELDS,
+    ORDER_FIELDS,
     find_field,
     normalize_name,
     normalized,
@@ -27,7 +29,6 @@ from ingestion.contract import (
 
 # Events of the same owner this long before and after the scanned ones feed the sliding windows.
 CONTEXT = dt.timedelta(days=1)
-MAD_SCALE = 1.4826  # Elasticsearch's MAD is unscaled; this makes it comparable to a standard deviation
 DECLINED_WORDS = ("declin", "denied", "fail", "reject", "refused")
 
 
@@ -40,19 +41,24 @@ class FieldChoice:
     billing_country: str | None
     category: str | None
     declined: str | None
+    # Every order field the files have (one file says order_id, another InvoiceNo), in order of preference.
+    orders: tuple[str, ...] = ()
 
     def loaded(self) -> list[str]:
         canonical = [
             "@timestamp",
             "job_id",
             "amount",
+            "currency",
+            "cancellation",
             "user_id",
             "ip",
             "geo_status",
             "geo.country_iso_code",
             "geo.location",
         ]
-        return canonical + [name for name in vars(self).values() if name]
+        single = [self.card, self.device, self.billing_country, self.category, self.declined]
+        return canonical + [name for name in single if name] + list(self.orders)
 
 
 def choose_fields(exclude: tuple[str, ...] = ()) -> FieldChoice:
@@ -78,6 +84,7 @@ def choose_fields(exclude: tuple[str, ...] = ()) -> FieldChoice:
         billing_country=pick(BILLING_COUNTRY_FIELDS),
         category=pick(CATEGORY_FIELDS),
         declined=pick(DECLINE_FIELDS),
+        orders=tuple(dict.fromkeys(field for candidate in ORDER_FIELDS if (field := pick((candidate,))))),
     )
 
 
@@ -110,15 +117,22 @@ def _text(value: object) -> str | None:
     return text or None
 
 
+def _cancelled(source: dict, amount: float | None) -> bool:
+    # Ingestion marks a cancellation (an invoice number like C536379, a negative quantity); documents indexed
+    # before it did carry only the negative amount.
+    return source.get("cancellation") is True or (amount is not None and amount < 0)
+
+
 def _event(hit: dict, fields: FieldChoice) -> Event:
     source = hit["_source"]
     geo = source.get("geo") or {}
     location = geo.get("location") if source.get("geo_status") == "found" else None
     declined = _text(source.get(fields.declined)) if fields.declined else None
+    amount = source.get("amount") if isinstance(source.get("amount"), int | float) else None
     return Event(
         id=hit["_id"],
         time=dt.datetime.fromisoformat(source["@timestamp"].replace("Z", "+00:00")),
-        amount=source.get("amount") if isinstance(source.get("amount"), int | float) else None,
+        amount=amount,
         customer=_text(source.get("user_id")),
         card=_text(source.get(fields.card)) if fields.card else None,
         ip=_text(source.get("ip")),
@@ -129,47 +143,53 @@ def _event(hit: dict, fields: FieldChoice) -> Event:
         device=_text(source.get(fields.device)) if fields.device else None,
         declined=bool(declined) and declined.lower().startswith(DECLINED_WORDS),
         job_id=source.get("job_id"),
+        currency=_text(source.get("currency")),
+        order_id=next((text for name in fields.orders if (text := _text(source.get(name)))), None),
+        cancelled=_cancelled(source, amount),
     )
 
 
 def load_events(owner_id: int, span: tuple[dt.datetime, dt.datetime], fields: FieldChoice) -> list[Event]:
-    """The owner's events from a day before to a day after the span, in time order."""
+    """The owner's events from a day before to a day after the span, as orders (see `as_orders`), in time order."""
     window = {"gte": (span[0] - CONTEXT).isoformat(), "lte": (span[1] + CONTEXT).isoformat()}
     search = owner_search(owner_id, Search()).filter(Q("range", **{"@timestamp": window})).source(fields.loaded())
-    events = [_event(hit, fields) for hit in iter_hits(search, sort="@timestamp")]
-    return sorted(events, key=lambda event: (event.time, event.id))
+    return as_orders([_event(hit, fields) for hit in iter_hits(search, sort="@timestamp")])
 
 
 def baselines(owner_id: int, *, until: dt.datetime, days: int, fields: FieldChoice, customers: set[str]) -> Baselines:
-    """Amount percentiles and per-category median/MAD over the trailing window; customers' first events ever."""
-    trailing = owner_search(owner_id).filter(
-        Q("range", **{"@timestamp": {"gte": (until - dt.timedelta(days=days)).isoformat(), "lte": until.isoformat()}})
+    """What is usual for this owner: their orders over the trailing window, and customers' first events ever."""
+    window = {"gte": (until - dt.timedelta(days=days)).isoformat(), "lte": until.isoformat()}
+    search = (
+        owner_search(owner_id, Search())
+        .filter(Q("range", **{"@timestamp": window}))
+        .filter(Q("exists", field="amount"))
+        .source(fields.loaded())
     )
-    search = trailing.extra(size=0)
-    search.aggs.metric("amounts", A("percentiles", field="amount", percents=[90, 95], tdigest={"compression": 1000}))
-    if fields.category:
-        categories = search.aggs.bucket("categories", A("terms", field=fields.category, size=500))
-        categories.metric("median", A("percentiles", field="amount", percents=[50]))
-        categories.metric("mad", A("median_absolute_deviation", field="amount"))
-    aggs = search.execute().aggregations
-    percentiles = {float(key): value for key, value in aggs.amounts.values.to_dict().items() if value is not None}
-    category_stats = {}
-    if fields.category:
-        for bucket in aggs.categories.buckets:
-            median = bucket.median.values.to_dict().get("50.0")
-            if median is not None and bucket.mad.value is not None:
-                category_stats[str(bucket.key)] = (median, MAD_SCALE * bucket.mad.value)
-    return Baselines(
-        amount_percentiles=percentiles, categories=category_stats, first_seen=_first_seen(owner_id, customers)
+    orders = as_orders([_event(hit, fields) for hit in iter_hits(search, sort="@timestamp")])
+    return baselines_of(
+        orders, until=until, first_seen=_first_seen(owner_id, customers), data_start=_first_order(owner_id)
     )
+
+
+def _not_cancelled(search: Search) -> Search:
+    return search.exclude(Q("range", amount={"lt": 0}) | Q("term", cancellation=True))
+
+
+def _first_order(owner_id: int) -> dt.datetime | None:
+    """The owner's first order ever: their data shows nothing before it."""
+    search = _not_cancelled(owner_search(owner_id).filter(Q("exists", field="amount"))).extra(size=0)
+    search.aggs.metric("first", A("min", field="@timestamp"))
+    first = search.execute().aggregations.first.value
+    return dt.datetime.fromtimestamp(first / 1000, dt.UTC) if first is not None else None
 
 
 def _first_seen(owner_id: int, customers: set[str]) -> dict[str, dt.datetime]:
+    """Each customer's first event ever; a cancellation is not a first order."""
     first: dict[str, dt.datetime] = {}
     ordered = sorted(customers)
     for start in range(0, len(ordered), 1000):
         chunk = ordered[start : start + 1000]
-        search = owner_search(owner_id).filter(Q("terms", user_id=chunk)).extra(size=0)
+        search = _not_cancelled(owner_search(owner_id).filter(Q("terms", user_id=chunk))).extra(size=0)
         search.aggs.bucket("customers", A("terms", field="user_id", size=len(chunk))).metric(
             "first", A("min", field="@timestamp")
         )

@@ -1,18 +1,30 @@
 """Fraud reads: the alerts a user may see (their own events' alerts; staff: all), filtered and paged."""
 
 import datetime as dt
+from collections.abc import Iterable
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from rest_framework import status
 
 from analytics.fraud.models import FraudAlert
 from config.errors import ApplicationError
+from ingestion.contract import jobs_by_id
 
 
 def alerts_visible(user: AbstractBaseUser) -> QuerySet[FraudAlert]:
-    alerts = FraudAlert.objects.all()
+    """The alerts `user` may see, each with `uploader`: the username of the user whose uploads it is about."""
+    # owner_id is the plain number the documents carry, not a foreign key: a subquery names the user.
+    usernames = get_user_model().objects.filter(pk=OuterRef("owner_id")).values("username")[:1]
+    alerts = FraudAlert.objects.annotate(uploader=Subquery(usernames))
     return alerts if user.is_staff else alerts.filter(owner_id=user.pk)
+
+
+def alert_uploads(*, alerts: Iterable[FraudAlert], user: AbstractBaseUser) -> dict[str, str]:
+    """The file name of each job behind the alerts, by job id, in one query (a deleted job is left out)."""
+    jobs = jobs_by_id(job_ids=[job_id for alert in alerts for job_id in alert.job_ids], user=user)
+    return {job_id: job.filename for job_id, job in jobs.items()}
 
 
 def alert_list(

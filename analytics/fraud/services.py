@@ -13,21 +13,21 @@ from rest_framework import status
 from analytics.fraud import scan
 from analytics.fraud.documents import index_alerts
 from analytics.fraud.models import FraudAlert, FraudAlertChange, FraudRuleSetting, FraudSignal
-from analytics.fraud.rules import RULES, Baselines, Event, Rule, present_fields
+from analytics.fraud.rules import ENTITIES, RULES, Baselines, Event, Rule, present_fields
 from config.errors import ApplicationError
 
 MAX_EVIDENCE = 500
 # Below this many events a rule's share of them says little about the data.
 NOISY_MIN_EVENTS = 200
-# An alert is about the customer when the events name one, else the card, else the IP.
-ENTITY_KINDS = ("customer", "card", "ip")
 
 
 @dataclass
 class ScanReport:
     owner_id: int
     job_id: str | None
-    events: int = 0
+    events: int = 0  # orders and other events scored: an order of several lines counts once
+    documents: int = 0  # the indexed documents they stand for
+    cancellations: int = 0
     rules: dict[str, dict] = field(default_factory=dict)
     alerts_created: int = 0
     alerts_updated: int = 0
@@ -90,7 +90,8 @@ def _evaluate(
 
 
 def _entity(event: Event) -> tuple[str, str]:
-    for kind in ENTITY_KINDS:
+    # An alert is about the customer when the event names one, else the card, else the IP.
+    for kind in ENTITIES:
         value = getattr(event, kind)
         if value:
             return kind, value
@@ -100,8 +101,14 @@ def _entity(event: Event) -> tuple[str, str]:
 def _evidence(event: Event, score: int, reasons: dict[str, str]) -> dict:
     return {
         "id": event.id,
+        # Every document the event stands for: an order's lines, and its copies in other uploads.
+        "ids": list(event.documents),
+        "jobs": list(event.jobs),
+        "order_id": event.order_id,
+        "lines": event.lines,
         "time": event.time.isoformat(),
         "amount": event.amount,
+        "currency": event.currency,
         "ip": event.ip,
         "country": event.country,
         "lat": event.located[0] if event.located else None,
@@ -113,9 +120,9 @@ def _evidence(event: Event, score: int, reasons: dict[str, str]) -> dict:
 
 
 def fraud_scan(*, owner_id: int, job_id: str | None = None) -> ScanReport:
-    """Score the owner's events (of one job, or all), store each scored event's signal, upsert alerts.
+    """Score the owner's orders and events (of one job, or all), store each scored document's signal, upsert alerts.
 
-    Re-running is safe: signals are keyed by event id and alerts by owner and entity.
+    Re-running is safe: signals are keyed by document id and alerts by owner and entity.
     """
     report = ScanReport(owner_id=owner_id, job_id=job_id)
     fields = scan.choose_fields()
@@ -123,9 +130,16 @@ def fraud_scan(*, owner_id: int, job_id: str | None = None) -> ScanReport:
     span = scan.job_span(owner_id, job_id, fields)
     if span is None:
         return report
-    events = scan.load_events(owner_id, span, fields)
-    scored = [event for event in events if (event.job_id == job_id if job_id else span[0] <= event.time <= span[1])]
+    loaded = [
+        (event, job_id in event.jobs if job_id else span[0] <= event.time <= span[1])
+        for event in scan.load_events(owner_id, span, fields)
+    ]
+    # A cancelled order is not an order: no rule counts it, and the report says how many were set apart.
+    events = [event for event, _in_scope in loaded if not event.cancelled]
+    scored = [event for event, in_scope in loaded if in_scope and not event.cancelled]
     report.events = len(scored)
+    report.documents = sum(len(event.documents) for event in scored)
+    report.cancellations = sum(1 for event, in_scope in loaded if in_scope and event.cancelled)
     baselines = scan.baselines(
         owner_id,
         until=span[1],
@@ -140,25 +154,27 @@ def fraud_scan(*, owner_id: int, job_id: str | None = None) -> ScanReport:
     for event_id, reasons in hits.items():
         event = by_id[event_id]
         score = sum(points.get(rule, 0) for rule in reasons)
-        signals.append(
+        # Each document gets its event's signal: every line of a flagged order is part of it.
+        signals.extend(
             FraudSignal(
-                doc_id=event_id,
+                doc_id=document,
                 owner_id=owner_id,
                 job_id=job_id or "",
                 time=event.time,
                 score=score,
                 rules=sorted(reasons),
             )
+            for document in event.documents
         )
         if tier_of(score):
             flagged[_entity(event)].append(_evidence(event, score, reasons))
-    _store_signals(owner_id, job_id, {event.id for event in scored}, signals)
-    alerts = _upsert_alerts(owner_id, job_id, flagged, report)
+    _store_signals(owner_id, {document for event in scored for document in event.documents}, signals)
+    alerts = _upsert_alerts(owner_id, flagged, report)
     index_alerts(alerts)
     return report
 
 
-def _store_signals(owner_id: int, job_id: str | None, scored_ids: set[str], signals: list[FraudSignal]) -> None:
+def _store_signals(owner_id: int, scored_ids: set[str], signals: list[FraudSignal]) -> None:
     with transaction.atomic():
         FraudSignal.objects.filter(owner_id=owner_id, doc_id__in=scored_ids).exclude(
             doc_id__in=[signal.doc_id for signal in signals]
@@ -172,7 +188,7 @@ def _store_signals(owner_id: int, job_id: str | None, scored_ids: set[str], sign
         )
 
 
-def _alert_values(owner_id: int, job_id: str | None, kind: str, entity: str, items: list[dict], jobs: list) -> dict:
+def _alert_values(owner_id: int, kind: str, entity: str, items: list[dict], jobs: list[str]) -> dict:
     top = max(item["score"] for item in items)
     rules = sorted({rule for item in items for rule in item["rules"]})
     return {
@@ -187,25 +203,35 @@ def _alert_values(owner_id: int, job_id: str | None, kind: str, entity: str, ite
         "last_seen": dt.datetime.fromisoformat(items[-1]["time"]),
         "event_count": len(items),
         "evidence": items[-MAX_EVIDENCE:],
-        "job_ids": sorted({*jobs, *([job_id] if job_id else [])}),
+        "job_ids": sorted({*jobs, *(job for item in items for job in item.get("jobs", ()))}),
     }
 
 
-def _upsert_alerts(owner_id: int, job_id: str | None, flagged: dict, report: ScanReport) -> list[FraudAlert]:
+def _documents(item: dict) -> set[str]:
+    # Evidence written before orders were counted once names only its own document.
+    return set(item.get("ids") or [item["id"]])
+
+
+def _merged(old: list[dict], new: list[dict]) -> list[dict]:
+    """The evidence with the new items, in time order: a new item replaces any old one about the same documents
+    (the same order seen again, or the same event uploaded again)."""
+    renewed = set().union(*map(_documents, new))
+    return sorted([item for item in old if not _documents(item) & renewed] + new, key=lambda item: item["time"])
+
+
+def _upsert_alerts(owner_id: int, flagged: dict, report: ScanReport) -> list[FraudAlert]:
     """One alert per entity: new evidence merges into the existing alert, whose review status is kept."""
     alerts = []
     for (kind, entity), evidence in flagged.items():
         key = f"{owner_id}:{kind}:{entity}"[:300]
         # get_or_create: a concurrent scan of the same owner may create the same alert a moment earlier.
         alert, created = FraudAlert.objects.get_or_create(
-            key=key, defaults=_alert_values(owner_id, job_id, kind, entity, evidence, [])
+            key=key, defaults=_alert_values(owner_id, kind, entity, evidence, [])
         )
         if created:
             report.alerts_created += 1
         else:
-            merged = {item["id"]: item for item in alert.evidence} | {item["id"]: item for item in evidence}
-            items = sorted(merged.values(), key=lambda item: item["time"])
-            values = _alert_values(owner_id, job_id, kind, entity, items, alert.job_ids)
+            values = _alert_values(owner_id, kind, entity, _merged(alert.evidence, evidence), alert.job_ids)
             FraudAlert.objects.filter(pk=alert.pk).update(**values, updated_at=timezone.now())
             alert.refresh_from_db()
             report.alerts_updated += 1

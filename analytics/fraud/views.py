@@ -30,6 +30,7 @@ def alert_queue(request: HttpRequest) -> HttpResponse:
     context = {
         "nav": "fraud",
         "page": page,
+        "uploads": selectors.alert_uploads(alerts=page.object_list, user=request.user),
         "status": status,
         "tier": tier or "",
         "rule": rule or "",
@@ -58,6 +59,7 @@ def alert_page(request: HttpRequest, alert_id: int) -> HttpResponse:
     context = {
         "nav": "fraud",
         "alert": alert,
+        "uploads": selectors.alert_uploads(alerts=[alert], user=request.user),
         "rule_titles": {key: rule.title for key, rule in RULES.items()},
         "changes": alert.changes.select_related("changed_by"),
         "statuses": FraudAlert.Status.choices,
@@ -65,6 +67,7 @@ def alert_page(request: HttpRequest, alert_id: int) -> HttpResponse:
             {
                 "time": item["time"],
                 "amount": item["amount"],
+                "currency": item.get("currency"),
                 "lat": item["lat"],
                 "lon": item["lon"],
                 "score": item["score"],

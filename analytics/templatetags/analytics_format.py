@@ -12,8 +12,11 @@ def get_item(mapping: dict, key: str) -> object:
 
 
 @register.filter
-def money(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.2f}"
+def money(value: float | None, currency: str | None = None) -> str:
+    """1,234.50, or 1,234.50 EUR when the currency is known: an amount is never shown without it."""
+    if value is None:
+        return "—"
+    return f"{value:,.2f} {currency}" if currency else f"{value:,.2f}"
 
 
 @register.filter

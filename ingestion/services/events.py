@@ -9,10 +9,15 @@ def job_event_get(*, event_id: str) -> dict | None:
     return repo.event_get(event_id)
 
 
-def job_events_unclaimed(*, consumer: str, since: dt.datetime, until: dt.datetime | None = None) -> list[dict]:
-    """Events between two moments that this consumer has not claimed yet (its sweep's work list)."""
-    events = [event for event in repo.events_since(since) if until is None or event["created_at"] <= until]
+def job_events_unclaimed(*, consumer: str, since: dt.datetime, until: dt.datetime, limit: int = 500) -> list[dict]:
+    """Events between two moments that this consumer has not claimed yet, oldest first (its sweep's work list).
+
+    An event whose claim exists but whose mark was lost is marked again and left out.
+    """
+    events = repo.events_unmarked(consumer, since=since, until=until, limit=limit)
     claimed = repo.event_claimed([event["_id"] for event in events], consumer)
+    if claimed:
+        repo.events_mark(sorted(claimed), consumer)
     return [event for event in events if event["_id"] not in claimed]
 
 

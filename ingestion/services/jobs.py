@@ -1,13 +1,15 @@
 """The job's lifecycle: create, retry, delete, finalize, fail, and the watchdog's sweep.
 
-Only these services (and the pipeline stages) write the job document. Finalize and fail also record
-a "job finished" event in the outbox, for other apps to act on without ingestion knowing them.
+Only these services, the pipeline stages and the re-index of set-aside rows write the job document. Finalize
+and fail also record a "job finished" event in the outbox, for other apps to act on without ingestion knowing
+them.
 """
 
 import datetime as dt
 import logging
 import uuid
 from collections import Counter
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -32,22 +34,35 @@ logger = logging.getLogger(__name__)
 ERROR_SAMPLE = 20
 # How often a chunk waiting for Elasticsearch checks whether it is back.
 RESUME_CHECK_SECONDS = 10
-# An upload the broker never saw is dispatched again after this long.
-PENDING_GRACE = dt.timedelta(minutes=2)
 
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def job_create(*, owner: AbstractBaseUser, received: ReceivedFile, log_type: str = "") -> Job:
-    """Check a received file, store it, record its job and queue it; a file we cannot take is refused."""
+class Upload(NamedTuple):
+    job: Job
+    # False when the same file was uploaded before and the caller asked to skip it: `job` is that earlier job.
+    created: bool
+
+
+def job_create(
+    *, owner: AbstractBaseUser, received: ReceivedFile, log_type: str = "", on_duplicate: str = "index"
+) -> Upload:
+    """Check a received file, store it, record its job and queue it; a file we cannot take is refused.
+
+    A file this user uploaded before (same sha256) is indexed again (`on_duplicate` "index"), or nothing is
+    stored and the earlier job is answered ("skip").
+    """
+    earlier = repo.job_latest_with_file(owner_id=owner.pk, sha256=received.sha256)
+    if earlier is not None and on_duplicate == "skip":
+        received.discard()
+        return Upload(earlier, created=False)
     try:
         inspection = inspect_file(path=received.readable_path, filename=received.name, size=received.size)
     except FormatError as error:
         received.discard()
         raise ApplicationError(error.message) from error
-    earlier = repo.job_latest_with_file(owner_id=owner.pk, sha256=received.sha256)
     created = now()
     file_id, job_id = uuid.uuid4().hex, uuid.uuid4().hex
     stored_name = files.store(received, file_id=file_id, now=created)
@@ -79,19 +94,34 @@ def job_create(*, owner: AbstractBaseUser, received: ReceivedFile, log_type: str
         files.delete_stored(stored_name)  # no orphan file when the record cannot be written
         raise
     dispatch_job(job_id, job.attempt)
-    return job
+    return Upload(job, created=True)
+
+
+def job_busy_claim(*, job_id: str, holder: str) -> None:
+    """Become the one writer of a finished job (a retry, a deletion or a re-index), or raise 409."""
+    stale_before = now() - dt.timedelta(minutes=settings.LOGS_STUCK_AFTER_MINUTES)
+    if not repo.busy_claim(job_id, holder, stale_before=stale_before):
+        raise ApplicationError(
+            "Another change to this job (a retry, a re-index or a deletion) is under way; try again when it is done",
+            status.HTTP_409_CONFLICT,
+        )
 
 
 def job_retry(*, job: Job) -> Job:
     """Run a finished job again under a new attempt; deterministic document ids make it idempotent."""
-    if not job.finished:
-        raise ApplicationError(f"Job is {job.status}; only a finished job can be retried", status.HTTP_409_CONFLICT)
     attempt = job.attempt + 1
+    holder = f"retry:{job.job_id}:{attempt}"
+    job_busy_claim(job_id=job.job_id, holder=holder)
+    job = repo.job_get(job.job_id) or job
+    if not job.finished or job.attempt + 1 != attempt:
+        repo.busy_release(job.job_id, holder)
+        raise ApplicationError(f"Job is {job.status}; only a finished job can be retried", status.HTTP_409_CONFLICT)
     # Two retries at once: only the first to claim the new attempt runs it.
-    if not repo.claim(job.job_id, "retry", f"retry:{job.job_id}:{attempt}"):
+    if not repo.claim(job.job_id, "retry", holder):
+        repo.busy_release(job.job_id, holder)
         raise ApplicationError("A retry of this job has just started", status.HTTP_409_CONFLICT)
     repo.dead_letters_delete(job.job_id)
-    repo.release_claims(job.job_id, keep=f"retry:{job.job_id}:{attempt}")
+    repo.release_claims(job.job_id, keep=holder)
     _clean_work(job.job_id)
     repo.job_transition(
         job.job_id,
@@ -110,6 +140,7 @@ def job_retry(*, job: Job) -> Job:
             "plan": [],
             "pipeline_source": None,
             "day_limit": settings.LOGS_MAX_DAYS_PER_JOB,
+            "reindex": None,
         },
     )
     dispatch_job(job.job_id, attempt)
@@ -119,7 +150,11 @@ def job_retry(*, job: Job) -> Job:
 def job_delete(*, job: Job) -> int:
     """Delete an upload: its documents (and the daily indices it leaves empty), dead letters, files and record;
     returns the documents deleted."""
+    holder = f"delete:{job.job_id}"
+    job_busy_claim(job_id=job.job_id, holder=holder)
+    job = repo.job_get(job.job_id) or job
     if job.status == JobStatus.PROCESSING:
+        repo.busy_release(job.job_id, holder)
         raise ApplicationError("Job is still processing; delete it when it has finished", status.HTTP_409_CONFLICT)
     es, prefix = get_es(), settings.LOGS_INDEX_PREFIX
     try:
@@ -127,6 +162,7 @@ def job_delete(*, job: Job) -> int:
         # The job's own list too: an earlier delete may have removed the documents and stopped before this.
         delete_if_empty(es, prefix, deleted.indices | set(job.indices))
     except TransientIndexError as error:
+        repo.busy_release(job.job_id, holder)
         raise ServiceUnavailable(
             "The search index is unavailable, so nothing was deleted; try again shortly"
         ) from error
@@ -157,7 +193,8 @@ def totals(chunks: list[dict]) -> dict:
     }
 
 
-def _final_status(counts: dict[str, int], total_lines: int) -> tuple[JobStatus, str | None]:
+def final_status(counts: dict[str, int], total_lines: int) -> tuple[JobStatus, str | None]:
+    """The status a finished job's counts call for, with the reason when it failed."""
     accounted = sum(counts.values())
     if accounted != total_lines:
         return JobStatus.FAILED, f"{accounted} of {total_lines} lines accounted for"
@@ -176,7 +213,7 @@ def job_finalize(*, job_id: str, attempt: int, run: str = "") -> None:
         return
     job = repo.job_get(job_id)
     summed = totals(repo.chunks_of(job_id, attempt))
-    final, reason = _final_status(summed["counts"], job.total_lines)
+    final, reason = final_status(summed["counts"], job.total_lines)
     finished = now()
     started = job.started_at or finished
     _finish(
@@ -288,18 +325,6 @@ def indices_delete_empty(*, dry_run: bool = False) -> list[str]:
     return empty if dry_run else delete_if_empty(es, prefix, empty)
 
 
-# Worker crashes
-
-
-def task_started(*, task_id: str, job_id: str) -> tuple[str, int]:
-    """Record a task delivery's start; returns its id and how many earlier deliveries killed their worker."""
-    return repo.task_start(task_id, job_id)
-
-
-def task_finished(*, start_id: str) -> None:
-    repo.task_finish(start_id)
-
-
 # The watchdog
 
 
@@ -308,6 +333,8 @@ def _stuck_processing(at: dt.datetime) -> list[Job]:
     stuck = []
     for job in repo.jobs_stale(status=JobStatus.PROCESSING, before=limit, field="started_at"):
         activity = [chunk.get("updated_at") for chunk in repo.chunks_of(job.job_id, job.attempt)]
+        # A stage still beating is progress too: a long one (inflating a 1 GB file) is not started twice.
+        activity.append(repo.task_last_beat(job.job_id))
         if max(filter(None, activity), default=job.started_at) < limit:
             stuck.append(job)
     return stuck
@@ -320,7 +347,8 @@ def _unfinished_chunks(job: Job) -> list[int]:
 
 def watchdog_sweep(*, at: dt.datetime) -> dict:
     """Re-dispatch jobs left pending (the broker was down); resume once, or fail, jobs that stopped moving."""
-    pending = repo.jobs_stale(status=JobStatus.PENDING, before=at - PENDING_GRACE, field="dispatched_at")
+    grace = dt.timedelta(seconds=settings.LOGS_PENDING_GRACE_SECONDS)
+    pending = repo.jobs_stale(status=JobStatus.PENDING, before=at - grace, field="dispatched_at")
     for job in pending:
         if dispatch_job(job.job_id, job.attempt):
             repo.job_update(job.job_id, {"dispatched_at": at})

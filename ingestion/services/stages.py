@@ -22,25 +22,26 @@ from elasticsearch import Elasticsearch
 from config.es import get_es
 from ingestion import files, geoip
 from ingestion import repository as repo
-from ingestion.bulk import encode, iter_bodies, send, write_fallback
+from ingestion.bulk import body_lines, encode, iter_bodies, send, write_fallback
 from ingestion.chunking import Chunk, plan_chunks, write_plain_copy
 from ingestion.dispatch import dispatch_chunk
 from ingestion.documents import daily_index, ensure_index_templates
 from ingestion.enums import JobStage, JobStatus
-from ingestion.field_types import infer_field_types, numeric_columns
+from ingestion.field_types import infer_field_types, numeric_columns, read_decimal_comma
 from ingestion.formats import FormatError, choose_encoding, is_gzip_name
 from ingestion.indices import NoShardHeadroom, daily_indices, headroom_refusal, shard_usage
 from ingestion.job import Job
+from ingestion.live import live_feed_append
 from ingestion.log_types import guess_log_type
 from ingestion.parsers import Row
 from ingestion.parsers.plain import parse_slice
 from ingestion.records import RecordError, build_document
 from ingestion.services.jobs import job_fail, job_finalize, now
-from ingestion.timestamps import find_timestamp_field
+from ingestion.timestamps import find_timestamp_field, format_timestamp, reads_day_first
 
 TYPE_SAMPLE_RECORDS = 1000
 ERROR_SAMPLE = 20
-NUMERIC_NAMES = {int: "integer", float: "float"}
+NUMERIC_NAMES = {int: "integer", float: "float", read_decimal_comma: "decimal_comma"}
 NUMERIC_TYPES = {name: kind for kind, name in NUMERIC_NAMES.items()}
 
 
@@ -127,20 +128,33 @@ def job_preview(*, job_id: str, attempt: int) -> bool:
             records.append(record)
             if len(records) == TYPE_SAMPLE_RECORDS:
                 break
-    types = infer_field_types(records)
-    numeric = numeric_columns(types) if job.format.kind == "csv" else {}
+    rules = reading_rules(job, records)
     repo.job_update(
         job_id,
         {
-            "field_types": types,
-            "numeric_columns": {name: NUMERIC_NAMES[kind] for name, kind in numeric.items()},
-            "timestamp_field": job.timestamp_field or find_timestamp_field(types),
-            "log_type": job.log_type or guess_log_type(types),
+            **rules,
+            "log_type": job.log_type or guess_log_type(rules["field_types"]),
             "stage": JobStage.PARSE,
             "stages.preview_ms": _ms_since(started),
         },
     )
     return True
+
+
+def reading_rules(job: Job, records: list[dict]) -> dict:
+    """How to read the job's records, judged from a sample of them: field types, the CSV columns read as
+    numbers (and in which notation), the time field and the date order. Fields of the Job, by name."""
+    semicolons = job.format.kind == "csv" and job.format.delimiter == ";"
+    types = infer_field_types(records, decimal_comma=semicolons)
+    numeric = numeric_columns(types) if job.format.kind == "csv" else {}
+    timestamp_field = job.timestamp_field or find_timestamp_field(types)
+    dates = (record.get(timestamp_field) for record in records)
+    return {
+        "field_types": types,
+        "numeric_columns": {name: NUMERIC_NAMES[reader] for name, reader in numeric.items()},
+        "timestamp_field": timestamp_field,
+        "day_first": reads_day_first(dates),
+    }
 
 
 def job_split(*, job_id: str, attempt: int, run: str = "") -> list[int]:
@@ -208,7 +222,11 @@ def chunk_parse(job: Job, chunk: Chunk) -> dict:
                 continue
             try:
                 doc = build_document(
-                    record, timestamp_field=job.timestamp_field, numeric=numeric, log_type=job.log_type
+                    record,
+                    timestamp_field=job.timestamp_field,
+                    numeric=numeric,
+                    log_type=job.log_type,
+                    day_first=job.day_first,
                 )
             except RecordError as failure:
                 dead.append({"line": line, "raw": raw, "reason": str(failure)})
@@ -218,9 +236,9 @@ def chunk_parse(job: Job, chunk: Chunk) -> dict:
             out.write(orjson.dumps((line, doc)))
             out.write(b"\n")
             parsed += 1
-    accepted = job_days_accept(job_id=job.job_id, attempt=job.attempt, days=list(days), limit=_day_limit(job))
+    accepted = job_days_accept(job_id=job.job_id, attempt=job.attempt, days=list(days), limit=day_limit(job))
     if len(accepted) < len(days):
-        refused = _set_aside(job, chunk, path, accepted)
+        refused = _over_day_limit(job, chunk, path, accepted)
         parsed -= len(refused)
         dead = sorted(dead + refused, key=lambda row: row["line"])
     repo.dead_letters_replace(job.job_id, chunk.number, dead)
@@ -232,7 +250,7 @@ def chunk_parse(job: Job, chunk: Chunk) -> dict:
     }
 
 
-def _day_limit(job: Job) -> int:
+def day_limit(job: Job) -> int:
     return job.day_limit or settings.LOGS_MAX_DAYS_PER_JOB
 
 
@@ -256,7 +274,15 @@ def job_days_accept(*, job_id: str, attempt: int, days: list[str], limit: int) -
     return taken.intersection(days)
 
 
-def _set_aside(job: Job, chunk: Chunk, path: Path, accepted: set[str]) -> list[dict]:
+def day_limit_reason(limit: int, day: str) -> str:
+    return (
+        f"This upload already has events on {limit} different days, the most one upload may create "
+        f"(LOGS_MAX_DAYS_PER_JOB); its events on {day} were not indexed. Split the file by date range or ask an "
+        "admin to raise the limit."
+    )
+
+
+def _over_day_limit(job: Job, chunk: Chunk, path: Path, accepted: set[str]) -> list[dict]:
     """Rewrite the chunk's parsed file without the rows on refused days; returns those rows as dead letters."""
     refused: dict[int, str] = {}  # line -> its day
     kept = path.with_suffix(".kept")
@@ -269,12 +295,7 @@ def _set_aside(job: Job, chunk: Chunk, path: Path, accepted: set[str]) -> list[d
             else:
                 refused[line] = day
     kept.replace(path)
-    reasons = {
-        day: f"This upload already has events on {_day_limit(job)} different days, the most one upload may create "
-        f"(LOGS_MAX_DAYS_PER_JOB); its events on {day} were set aside. Split the file by date range or ask an "
-        "admin to raise the limit."
-        for day in set(refused.values())
-    }
+    reasons = {day: day_limit_reason(day_limit(job), day) for day in set(refused.values())}
     return [
         {"line": line, "raw": raw, "reason": reasons[refused[line]]}
         for line, _record, _error, raw in _rows(job, chunk)
@@ -284,29 +305,41 @@ def _set_aside(job: Job, chunk: Chunk, path: Path, accepted: set[str]) -> list[d
 
 @chunk_stage("enrich")
 def chunk_enrich(job: Job, chunk: Chunk) -> dict:
-    """Add GeoIP to each parsed document and write the chunk's ready-to-send _bulk body."""
+    """Add GeoIP to each parsed document, stamp it `ingested_at`, and write the chunk's ready-to-send _bulk body."""
     folder, prefix = files.work_dir(job.job_id, job.attempt), settings.LOGS_INDEX_PREFIX
     indices, geo = set(), Counter()
+    # One stamp for the chunk: with its line range it names the documents of each bulk request (the live feed).
+    ingested_at = format_timestamp(now())
     with open(folder / f"{chunk.number}.parsed", "rb") as parsed, open(folder / f"{chunk.number}.bulk", "wb") as out:
         for entry in parsed:
             line, doc = orjson.loads(entry)
             geo[geoip.enrich(doc)] += 1
+            doc["ingested_at"] = ingested_at
             index = daily_index(prefix, doc["@timestamp"])
             indices.add(index)
             out.write(encode(doc, index=index, file_id=job.file_id, line=line))
-    return {"indices": sorted(indices), "geo": dict(geo)}
+    return {"indices": sorted(indices), "geo": dict(geo), "ingested_at": ingested_at}
 
 
 @chunk_stage("index")
 def _index_chunk(job: Job, chunk: Chunk) -> dict:
     es, prefix = get_es(), settings.LOGS_INDEX_PREFIX
     ensure_index_templates(es, prefix)
-    _check_shard_headroom(es, job, chunk)
+    enriched = repo.chunk_get(job.job_id, job.attempt, chunk.number)
+    _check_shard_headroom(es, job, enriched.get("indices", []))
     indexed, rejected = 0, []
     for body in iter_bodies(str(files.work_dir(job.job_id, job.attempt) / f"{chunk.number}.bulk")):
         outcome = send(es, body)
         indexed += outcome.indexed
         rejected.extend(outcome.rejected)
+        live_feed_append(
+            owner=str(job.owner_id),
+            ingested_at=enriched.get("ingested_at", ""),
+            source_field="file_id",
+            source_value=job.file_id,
+            lines=body_lines(body),
+            count=outcome.indexed,
+        )
     if rejected:
         write_fallback(es, prefix, _fallback_rows(job, chunk, dict(rejected)))
     return {
@@ -316,10 +349,9 @@ def _index_chunk(job: Job, chunk: Chunk) -> dict:
     }
 
 
-def _check_shard_headroom(es: Elasticsearch, job: Job, chunk: Chunk) -> None:
+def _check_shard_headroom(es: Elasticsearch, job: Job, needed: list[str]) -> None:
     """Raise NoShardHeadroom when creating the chunk's new daily indices would not leave room for others."""
-    needed = set(repo.chunk_get(job.job_id, job.attempt, chunk.number).get("indices", []))
-    new = needed - daily_indices(es, settings.LOGS_INDEX_PREFIX)
+    new = set(needed) - daily_indices(es, settings.LOGS_INDEX_PREFIX)
     if not new:
         return  # the usual case: every day of the chunk has its index already
     refusal = headroom_refusal(

@@ -3,18 +3,27 @@
   "use strict";
   const points = JSON.parse(document.getElementById("evidence-data").textContent);
   const charts = {};
+  // An amount is never shown without its currency: one currency names the axis, several go in the tooltips.
+  const currencies = [...new Set(points.map((p) => p.currency).filter(Boolean))];
   charts.time = new Chart(document.getElementById("chart-evidence-time"), {
     type: "scatter",
     data: {
       datasets: [{
-        label: "Amount",
-        data: points.filter((p) => p.amount !== null).map((p) => ({ x: Date.parse(p.time), y: p.amount })),
+        label: currencies.length === 1 ? `Amount (${currencies[0]})` : "Amount",
+        data: points.filter((p) => p.amount !== null).map((p) => ({ x: Date.parse(p.time), y: p.amount, currency: p.currency })),
         backgroundColor: "#c92a2a",
       }],
     },
     options: {
       responsive: true, maintainAspectRatio: false, animation: false,
       scales: { x: { type: "linear", ticks: { callback: (value) => new Date(value).toISOString().slice(0, 10) } } },
+      plugins: {
+        tooltip: {
+          callbacks: {
+            label: (item) => `${item.raw.y.toLocaleString("en", { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${item.raw.currency || ""}`.trim(),
+          },
+        },
+      },
     },
   });
   const located = points.filter((p) => p.lat !== null && p.lon !== null);

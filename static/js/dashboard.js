@@ -15,8 +15,8 @@
         labels: days.map((day) => day.day.slice(5)),
         datasets: [
           { label: "Indexed", data: days.map((day) => day.indexed), backgroundColor: "#2b8a3e" },
-          { label: "Dead-lettered", data: days.map((day) => day.dead_lettered), backgroundColor: "#e67700" },
-          { label: "Fallback", data: days.map((day) => day.fallback), backgroundColor: "#c92a2a" },
+          { label: "Rejected", data: days.map((day) => day.dead_lettered), backgroundColor: "#e67700" },
+          { label: "Set aside", data: days.map((day) => day.fallback), backgroundColor: "#c92a2a" },
         ],
       },
       options: {

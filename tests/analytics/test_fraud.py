@@ -6,32 +6,19 @@ import io
 import orjson
 import pytest
 from django.core.management import CommandError, call_command
-from django_celery_results.models import TaskResult
 
 from analytics.fraud.evaluation import evaluate
 from analytics.fraud.models import FraudAlert, FraudAlertChange
 from analytics.fraud.services import fraud_scan
 from config.es import get_es
 from tests.analytics.conftest import client_for
-from tests.conftest import wait_until
 from tests.datafiles import FRAUD_TRANSACTIONS
-from tests.helpers import upload_and_wait
+from tests.helpers import upload_and_screen, upload_and_wait
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 NEW_YORK, NEW_YORK_TOO, LONDON = "72.229.28.185", "96.239.0.1", "81.2.69.142"
 START = dt.datetime(2024, 5, 1, 9, 0, tzinfo=dt.UTC)
-
-
-def screened(client, name: str, content: bytes) -> dict:
-    """Upload a file and wait for the fraud screening its finished job triggers (the real path)."""
-    data, _job = upload_and_wait(client, name, content)
-    wait_until(
-        lambda: TaskResult.objects.filter(
-            task_name="analytics.fraud_scan_finished_job", task_args__contains=data["job_id"], status="SUCCESS"
-        ).exists()
-    )
-    return data
 
 
 def ndjson(rows: list[dict]) -> bytes:
@@ -66,8 +53,9 @@ def test_the_labelled_file_meets_the_precision_and_recall_targets(labelled):
 
     assert result["labelled"] == 810
     assert result["positives"] == 95
-    assert review.precision >= 0.40 and review.recall >= 0.50, review
-    assert high.precision >= 0.60 and high.recall >= 0.25, high
+    # At least where the rules stood before orders were counted once (README, "Fraud screening").
+    assert review.precision >= 0.453 and review.true_positives >= 81, review  # recall 0.853
+    assert high.precision >= 0.634 and high.true_positives >= 26, high  # recall 0.274
 
 
 def test_fraud_evaluate_prints_precision_recall_and_f1_per_rule_and_tier(labelled):
@@ -79,7 +67,7 @@ def test_fraud_evaluate_prints_precision_recall_and_f1_per_rule_and_tier(labelle
     lines = out.getvalue().splitlines()
     assert lines[0] == "810 labelled events, 95 positive (EVENT_LABEL in 1)"
     review = next(line for line in lines if line.startswith("review "))
-    assert [float(value) for value in review.split()[3:6]] == pytest.approx([0.453, 0.853, 0.591], abs=0.001)
+    assert [float(value) for value in review.split()[3:6]] == pytest.approx([0.455, 0.853, 0.593], abs=0.001)
     assert any(line.startswith("first_order_large") for line in lines)
 
 
@@ -117,7 +105,7 @@ def test_the_scan_says_which_rules_this_data_cannot_exercise(labelled):
 def test_a_finished_job_is_screened_without_being_asked(celery_worker):
     rows = [{"timestamp": at(n / 2), "card_number": "4000-0000-0000-0002", "amount": 2.0} for n in range(8)]
 
-    data = screened(client_for(900_035, "auto"), "auto.ndjson", ndjson(rows))
+    data = upload_and_screen(client_for(900_035, "auto"), "auto.ndjson", ndjson(rows))
 
     alert = FraudAlert.objects.get(owner_id=900_035)
     assert alert.rules == ["card_testing", "velocity"]  # eight payments of one card in four minutes
@@ -145,7 +133,7 @@ def test_alerts_are_indexed_for_kibana_beside_the_events(labelled):
 
 
 def planted(owner_id: int, name: str, rows: list[dict]) -> tuple[dict, FraudAlert | None]:
-    data = screened(client_for(owner_id, f"planter-{owner_id}"), name, ndjson(rows))
+    data = upload_and_screen(client_for(owner_id, f"planter-{owner_id}"), name, ndjson(rows))
     return data, FraudAlert.objects.filter(owner_id=owner_id).first()
 
 

@@ -1,14 +1,14 @@
 """The fraud pages in a real browser: the queue of the labelled file's alerts, evidence, acknowledging."""
 
+import re
+
 import pytest
-from django_celery_results.models import TaskResult
 from playwright.sync_api import expect
 from rest_framework.test import APIClient
 
 from tests.browser.conftest import screenshot, sign_in
-from tests.conftest import wait_until
 from tests.datafiles import FRAUD_TRANSACTIONS
-from tests.helpers import upload_and_wait
+from tests.helpers import upload_and_screen
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -17,13 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def screened_file(celery_worker, member):
     client = APIClient()
     client.force_authenticate(member)
-    data, _job = upload_and_wait(client, FRAUD_TRANSACTIONS.name, FRAUD_TRANSACTIONS.read_bytes())
-    wait_until(
-        lambda: TaskResult.objects.filter(
-            task_name="analytics.fraud_scan_finished_job", task_args__contains=data["job_id"], status="SUCCESS"
-        ).exists()
-    )
-    return data
+    return upload_and_screen(client, FRAUD_TRANSACTIONS.name, FRAUD_TRANSACTIONS.read_bytes())
 
 
 def test_the_fraud_queue_lists_alerts_and_an_alert_shows_its_evidence_and_can_be_acknowledged(page, screened_file):
@@ -37,9 +31,17 @@ def test_the_fraud_queue_lists_alerts_and_an_alert_shows_its_evidence_and_can_be
 
     first = rows.first
     alert_id = first.get_attribute("data-alert-id")
-    first.get_by_role("link").click()
+    expect(first.locator(".alert-upload")).to_contain_text("fraud_transactions_2k.csv")
+    expect(first.locator(".alert-upload [data-uploader]")).to_have_text("maria")
+    first.locator("td").nth(2).get_by_role("link").click()
     expect(page.locator("#evidence tbody tr").first).to_contain_text(screened_file["file_id"])
     expect(page.locator("#evidence")).to_contain_text("First order, large amount")
+    # Every amount with its currency (the file's payment_currency column), in the table and in the reasons.
+    expect(page.locator("#evidence tbody tr td.num").first).to_have_text(re.compile(r"^[\d,]+\.\d\d [A-Z]{3}$"))
+    large = re.compile(r"\d\.\d\d [A-Z]{3} is more than 90% of this shop's orders")
+    expect(page.locator("#evidence")).to_contain_text(large)
+    expect(page.locator("[data-uploader]")).to_have_text("maria")
+    expect(page.locator("#alert-jobs")).to_contain_text("fraud_transactions_2k.csv")
     page.wait_for_function("window.alertCharts && window.alertCharts.time.data.datasets[0].data.length > 0")
     screenshot(page, "fraud-alert")
 

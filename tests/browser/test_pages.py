@@ -53,7 +53,10 @@ def test_a_batch_upload_shows_progress_refuses_the_txt_and_follows_both_jobs_liv
     page.locator("#files").set_input_files([str(ONLINE_RETAIL_FRANCE), str(FRAUD_TRANSACTIONS), str(notes)])
 
     refused = upload_item(page, "notes.txt")
-    expect(refused.locator(".state")).to_have_text("Refused: File extension '.txt' not allowed")
+    expect(refused.locator(".state")).to_have_text(
+        "Refused: File extension '.txt' not allowed. Accepted: .csv, .json, .ndjson, .jsonl, .log, .csv.gz, .json.gz, "
+        ".ndjson.gz, .jsonl.gz, .log.gz. Save a spreadsheet as CSV, or export the logs as NDJSON."
+    )
     for path in (ONLINE_RETAIL_FRANCE, FRAUD_TRANSACTIONS):
         item = upload_item(page, path.name)
         expect(item.locator(".upload-bar")).to_have_attribute("aria-valuenow", "100")
@@ -113,7 +116,7 @@ def test_dead_letters_are_listed_and_download_as_a_formula_safe_csv(page, celery
     job_id = upload_one(page, broken)
     page.goto(f"/jobs/{job_id}/")
 
-    expect(page.locator("#job-status")).to_have_text("Completed with errors")
+    expect(page.locator("#job-status")).to_have_text("Completed with rejected or set-aside rows")
     expect(page.get_by_role("heading", name="Rejected rows (4)")).to_be_visible()
     table = page.locator("#dead-letter-table tbody tr")
     expect(table).to_have_count(4)
@@ -146,7 +149,7 @@ def test_retry_and_delete_from_the_job_page_ask_first_then_report(page, celery_w
     screenshot(page, "job-retry-confirm")
     page.get_by_role("button", name="Retry job").click()
     expect(page.locator(".messages")).to_contain_text("Retry of retry_me.ndjson queued.")
-    expect(page.locator("#job-status")).to_have_text("Completed with errors", timeout=JOB_TIMEOUT)
+    expect(page.locator("#job-status")).to_have_text("Completed with rejected or set-aside rows", timeout=JOB_TIMEOUT)
     expect(page.locator("#job-live")).to_contain_text("attempt 2")
 
     page.get_by_role("link", name="Delete", exact=True).click()
@@ -176,12 +179,12 @@ def test_staff_run_the_admin_upload_jobs_pages(page, celery_worker, member, staf
 
     page.locator("#changelist-filter").get_by_role("link", name="Failed").click()
     expect(page.locator("#result_list")).to_contain_text("No upload job matches.")
-    page.locator("#changelist-filter").get_by_role("link", name="Completed with errors").click()
+    page.locator("#changelist-filter").get_by_role("link", name="Completed with rejected or set-aside rows").click()
     expect(page.locator("#result_list tbody tr")).to_have_count(1)
 
     page.get_by_role("link", name="admin_view.ndjson").click()
     expect(page.locator("#content")).to_contain_text(job_id)
-    expect(page.locator("#content")).to_contain_text("Dead letters (4)")
+    expect(page.locator("#content")).to_contain_text("Rejected rows (4)")
     screenshot(page, "admin-upload-job")
     page.get_by_role("button", name="Retry job").click()
     expect(page.locator(".messagelist")).to_contain_text("Retry of “admin_view.ndjson” queued.")

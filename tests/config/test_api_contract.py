@@ -20,9 +20,11 @@ from rest_framework.test import APIClient
 
 from analytics.fraud.models import FraudAlert
 from analytics.panels import PANELS
+from notifications.models import Delivery
 from tests.conftest import fresh_user_id, wait_until
 from tests.datafiles import FRAUD_TRANSACTIONS
 from tests.helpers import data_lines, upload_and_wait, worker_is_idle
+from tests.notifications.receivers import HttpReceiver
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +55,14 @@ def server():
     """A real gunicorn of the app (test settings) on a free port; its base URL."""
     port = free_port()
     # The run sends about a thousand requests a minute from one user: the throttle is tested elsewhere.
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "API_THROTTLE_RATE": "100000/minute"}
+    # GET /api/live is fuzzed like the rest (its schema describes each event): its streams end after a second
+    # here, so each request reads a whole stream instead of waiting out schemathesis's read timeout.
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "API_THROTTLE_RATE": "100000/minute",
+        "LIVE_STREAM_SECONDS": "1",
+    }
     with LOG.open("w") as log:
         process = subprocess.Popen(
             [*GUNICORN, "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4"],
@@ -83,7 +92,30 @@ def owner():
 
 
 @pytest.fixture
-def known_ids(celery_worker, owner) -> dict:
+def receiver():
+    """Where every channel of the run points: nothing the run makes the worker send leaves loopback."""
+    server = HttpReceiver().start()
+    yield server
+    server.stop()
+
+
+def notification_ids(owner, receiver: HttpReceiver) -> dict:
+    """Two webhook channels (one spare to delete) and a delivered test event, for the notification operations."""
+    channels = [
+        owner.post(
+            "/api/notifications/channels",
+            {"name": name, "kind": "webhook", "url": f"{receiver.url}/hook", "events": ["job.failed", "fraud.alert"]},
+            format="json",
+        ).json()["id"]
+        for name in ("contract hook", "spare hook")
+    ]
+    delivery = owner.post(f"/api/notifications/channels/{channels[0]}/test").json()["id"]
+    wait_until(lambda: Delivery.objects.filter(pk=delivery, state="delivered").exists())
+    return {"channel_ids": channels[:1], "delete_channel_id": channels[1], "delivery_ids": [delivery]}
+
+
+@pytest.fixture
+def known_ids(celery_worker, owner, receiver) -> dict:
     """Real path parameters: the labelled transactions indexed and screened; two spare uploads to retry and delete."""
     data, _job = upload_and_wait(owner, FRAUD_TRANSACTIONS.name, FRAUD_TRANSACTIONS.read_bytes())
     wait_until(
@@ -103,6 +135,8 @@ def known_ids(celery_worker, owner) -> dict:
         "alert_ids": list(alerts),
         "retry_job_id": to_retry["job_id"],
         "delete_file_id": to_delete["file_id"],
+        "receiver_url": receiver.url,
+        **notification_ids(owner, receiver),
     }
 
 
@@ -119,6 +153,8 @@ alerts.values = {value(ids["alert_ids"])}
 events.values = {value(ids["doc_ids"])}
 times.values = ["now-30d", "now/d", "2022-11-01", "2023-01-15T00:00:00Z", "2023-02-01T10:00:00+01:00"]
 words.values = ["Stockton", "shopping_net", "\\"Opera/9.84\\"", "fraud_* -US", "customer | card"]
+channels.values = {value(ids["channel_ids"])}
+deliveries.values = {value(ids["delivery_ids"])}
 
 # Mostly real values, so the run reaches real panels, alerts, events and queries; now and then a generated
 # one (a non-integer or huge alert id must still be a JSON 404).
@@ -131,6 +167,13 @@ words.values = ["Stockton", "shopping_net", "\\"Opera/9.84\\"", "fraud_* -US", "
 "query.from" = {{ dictionary = "times", probability = 0.5 }}
 "query.to" = {{ dictionary = "times", probability = 0.5 }}
 "query.q" = {{ dictionary = "words", probability = 0.5 }}
+"path.channel_id" = {{ dictionary = "channels", probability = 0.9 }}
+"path.delivery_id" = {{ dictionary = "deliveries", probability = 0.9 }}
+"query.channel" = {{ dictionary = "channels", probability = 0.9 }}
+# Every channel the run creates or changes points at the test's own receiver on loopback (the worker sends its
+# tests and events there), and email channels at an address of the tests' SMTP port.
+"body.url" = {value(ids["receiver_url"] + "/hook")}
+"body.email" = "oncall@shop.example"
 
 # Retrying or deleting the labelled file would pull its events from under the rest of the run: spares instead.
 [[operations]]
@@ -147,16 +190,35 @@ parameters = {{ "path.file_id" = {value(ids["delete_file_id"])} }}
 include-path = "/api/fraud/scan"
 parameters = {{ "body.job_id" = {value(ids["retry_job_id"])} }}
 
+# Deleting the channel the run reaches would leave the rest of it only 404s: a spare instead.
+[[operations]]
+include-path = "/api/notifications/channels/{{channel_id}}"
+include-method = "DELETE"
+parameters = {{ "path.channel_id" = {value(ids["delete_channel_id"])} }}
+
 # A schema-valid request these operations may still refuse with their documented 400 that says why, because
 # JSON Schema cannot state the rule: what makes a log file (a known extension, a timestamp field); the query
-# syntax (q), ISO 8601 or date math (from, to), a field name (sort, field), a time zone (tz); a
-# dismissal needs a note.
+# syntax (q), ISO 8601 or date math (from, to), a field name (sort, field), a time zone (tz), a live position
+# this API gave out (cursor, Last-Event-ID); a dismissal needs a note.
 [[operations]]
-include-path = ["/api/logs/upload", "/api/search", "/api/search/export", "/api/analytics/{{panel}}"]
+include-path = ["/api/logs/upload", "/api/search", "/api/search/export", "/api/analytics/{{panel}}", "/api/live"]
 checks.positive_data_acceptance.expected-statuses = ["2XX", 400, 401, 403, 404, 413, 429]
 
 [[operations]]
 include-path = "/api/fraud/alerts/{{alert_id}}/status"
+checks.positive_data_acceptance.expected-statuses = ["2XX", 400, 401, 403, 404, 409, 429]
+
+# A channel's needs depend on its kind (a URL for webhook and Slack, an address for email), headers may not
+# replace the platform's own, only staff share; sending a test or resending needs an enabled channel, and a
+# delivery still being sent cannot be resent yet (409).
+[[operations]]
+include-path = [
+    "/api/notifications/channels",
+    "/api/notifications/channels/{{channel_id}}",
+    "/api/notifications/channels/{{channel_id}}/test",
+    "/api/notifications/channels/{{channel_id}}/rotate-secret",
+    "/api/notifications/deliveries/{{delivery_id}}/resend",
+]
 checks.positive_data_acceptance.expected-statuses = ["2XX", 400, 401, 403, 404, 409, 429]
 """
 

@@ -95,3 +95,9 @@ def test_the_schema_states_the_answers_schemathesis_found_undocumented(schema):
     assert alert["status_changed_by"]["nullable"] is True
     assert "field=value" not in search_parameters
     assert search_parameters["status"]["schema"]["items"] == {"type": "integer", "minimum": 100, "maximum": 599}
+
+
+def test_the_job_status_enum_of_the_schema_is_the_one_of_the_code(schema):
+    from ingestion.enums import JobStatus
+
+    assert schema["components"]["schemas"]["JobStatusEnum"]["enum"] == [status.value for status in JobStatus]

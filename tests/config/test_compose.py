@@ -113,3 +113,12 @@ def test_no_password_is_written_in_the_compose_file_nor_defaulted():
                 assert str(value).startswith("${"), key
             if userinfo := re.search(r"://[^/:@]+:(.+)@", str(value)):
                 assert userinfo.group(1).startswith("${"), key
+
+
+def test_the_mongodb_indexes_are_made_before_the_app_serves_in_compose_and_by_make_run():
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    web = compose["services"]["web"]["command"]
+    run_target = re.search(r"^run:.*?(?=^\S)", (ROOT / "Makefile").read_text(), re.DOTALL | re.MULTILINE).group()
+
+    assert web.index("python manage.py ensure_indexes &&") < web.index("gunicorn")
+    assert run_target.index("manage.py ensure_indexes") < run_target.index("services/app.sh start")

@@ -6,7 +6,9 @@ Run last (they stop the shared servers); `pytest -m faults` runs them alone. Eac
 """
 
 import concurrent.futures
-import datetime as dt
+import os
+import signal
+import subprocess
 import sys
 import time
 from contextlib import contextmanager
@@ -15,14 +17,17 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django_celery_results.models import TaskResult
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
-from ingestion import repository, tasks
+from config.es import get_es
 from tests.analytics.conftest import client_for
-from tests.conftest import fresh_user_id, wait_until
+from tests.conftest import ROOT, Worker, fresh_user_id, wait_until
 from tests.datafiles import FRAUD_TRANSACTIONS, WEB_ACCESS_LOGS
 from tests.faults import servers
 from tests.faults.figures import record
-from tests.helpers import count_documents, upload, upload_and_wait, wait_for_job
+from tests.helpers import count_documents, upload, upload_and_wait, wait_for_job, worker_paused
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
@@ -37,6 +42,32 @@ def another_worker(celery_worker, command: list[str] | None = None, **env: str):
     finally:
         celery_worker.stop()
         celery_worker.start()
+
+
+@contextmanager
+def beat_running(schedule: Path, **env: str):
+    """A real `celery beat` (it sends the watchdog on its schedule) for the block, with these settings."""
+    with Worker.log_path.open("a") as log:
+        beat = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "beat", "--schedule", str(schedule), "--loglevel", "INFO"],
+            cwd=ROOT,
+            env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield
+    finally:
+        os.killpg(beat.pid, signal.SIGTERM)
+        beat.wait(timeout=20)
+
+
+def redis_answers() -> bool:
+    try:
+        return Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2).ping()
+    except RedisConnectionError:
+        return False
 
 
 def web_lines(count: int) -> bytes:
@@ -100,11 +131,13 @@ def test_elasticsearch_down_for_a_restart_does_not_fail_the_job(celery_worker, o
 
     servers.stop("elasticsearch")
     down_at = time.monotonic()
+    elasticsearch_was_down = not get_es().ping()
     time.sleep(25)  # then it takes a while to start again: unreachable for about 35 s, like a restart
     servers.start("elasticsearch")
     unreachable = time.monotonic() - down_at
     finished = wait_for(owner, data["job_id"], seconds=180)
 
+    assert elasticsearch_was_down
     assert finished["status"] == "completed"
     assert finished["counts"]["indexed"] == 40_000
     assert count_documents(data["file_id"]) == 40_000
@@ -142,26 +175,89 @@ def test_elasticsearch_away_beyond_the_bound_fails_the_job_with_true_counts_and_
     )
 
 
-def test_an_upload_while_redis_is_down_is_accepted_pending_and_dispatched_when_it_is_back(celery_worker, owner):
-    servers.stop("redis")
-    try:
-        response = upload(owner, "redis_down.ndjson", web_lines(300))
-        listed = owner.get("/api/logs/uploads")
-    finally:
-        servers.start("redis")
-    data = response.json()["data"]
+def test_an_upload_while_redis_is_down_is_accepted_pending_and_dispatched_when_it_is_back(
+    celery_worker, owner, tmp_path
+):
+    # The beat sends the watchdog every 2 s (60 s by default); the worker dispatches again an upload left
+    # pending for 5 s (2 minutes by default). Nobody calls the watchdog by hand.
+    with (
+        another_worker(celery_worker, LOGS_PENDING_GRACE_SECONDS="5"),
+        beat_running(tmp_path / "celerybeat-schedule", LOGS_WATCHDOG_SECONDS="2"),
+    ):
+        servers.stop("redis")
+        try:
+            redis_was_down = not redis_answers()
+            response = upload(owner, "redis_down.ndjson", web_lines(300))
+            listed = owner.get("/api/logs/uploads")
+        finally:
+            servers.start("redis")
+        data = response.json()["data"]
+        finished = wait_for(owner, data["job_id"])
 
+    assert redis_was_down
     assert response.status_code == 201
     assert data["status"] == "pending"
     assert listed.status_code == 200  # the throttle fails open: no 500 while its counters are away
-    # As the beat watchdog does a minute later: re-dispatch uploads the broker never saw.
-    repository.job_update(data["job_id"], {"dispatched_at": dt.datetime(2000, 1, 1, tzinfo=dt.UTC)})
-    tasks.watchdog()
+    assert finished["status"] == "completed"
+    assert count_documents(data["file_id"]) == 300
+    record("Redis down at upload", outcome="201 pending, completed when back (beat's watchdog)", lost=0)
+
+
+def test_mongodb_unreachable_as_a_stage_starts_is_retried_and_the_job_completes(celery_worker, owner):
+    def retried() -> bool:
+        results = TaskResult.objects.filter(task_name="ingestion.validate", status="RETRY")
+        return results.filter(task_args__contains=data["job_id"]).exists()
+
+    with worker_paused():
+        data = upload(owner, "mongo_blip.ndjson", web_lines(500)).json()["data"]
+        servers.stop("mongodb")
+    try:
+        # The worker takes the job's first stage while MongoDB is away: a retry is queued (5 s later).
+        wait_until(retried, attempts=300)
+    finally:
+        servers.start("mongodb")
     finished = wait_for(owner, data["job_id"])
 
     assert finished["status"] == "completed"
-    assert count_documents(data["file_id"]) == 300
-    record("Redis down at upload", outcome="201 pending, completed when back", lost=0)
+    assert finished["counts"]["indexed"] == 500
+    assert count_documents(data["file_id"]) == 500
+    record("MongoDB unreachable as a stage starts", outcome="retried, completed", lost=0)
+
+
+@pytest.mark.slow
+def test_a_stage_longer_than_the_visibility_timeout_runs_once_though_the_broker_hands_it_out_again(
+    celery_worker, owner, tmp_path
+):
+    visibility = settings.LOGS_TASK_VISIBILITY_SECONDS
+    log = tmp_path / "parse.log"
+    slow = [sys.executable, "tests/faults/slow_worker.py", "worker", "--concurrency", "2"]
+    env = {"SLOW_PARSE_LOG": str(log), "SLOW_PARSE_SECONDS": str(3 * visibility)}
+    second = Worker()
+    with another_worker(celery_worker, slow, **env):
+        data = upload(owner, "slow_parse.ndjson", web_lines(2_000)).json()["data"]
+        wait_until(lambda: log.exists() and "parsed" in log.read_text(), attempts=600)
+        # Once the message is older than the visibility timeout, a worker that starts (a supervisor adding
+        # one) takes it back from the broker while the first delivery is still parsing.
+        time.sleep(visibility)
+        second.start(slow, env=env)
+        try:
+            finished = wait_for(owner, data["job_id"], seconds=180)
+        finally:
+            second.stop()
+    lines = log.read_text().splitlines()
+    chunk = f"{data['job_id']} 0"
+
+    assert lines.count(f"delivery {chunk}") >= 2  # the broker did hand the running stage out again
+    assert lines.count(f"parsed {chunk}") == 1
+    assert finished["status"] == "completed"
+    assert finished["counts"]["indexed"] == 2_000
+    assert count_documents(data["file_id"]) == 2_000
+    record(
+        "a stage 3x longer than the visibility timeout, handed out again",
+        deliveries=lines.count(f"delivery {chunk}"),
+        ran=1,
+        duplicates=0,
+    )
 
 
 def stored_files() -> set[str]:

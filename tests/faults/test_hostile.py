@@ -177,7 +177,8 @@ def test_a_gzip_bomb_and_a_newline_bomb_are_refused(server, token):
         (
             "picture.csv",
             b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8,
-            "File is not text (binary content)",
+            "File is not text (binary content): save a spreadsheet as CSV, or export the logs as NDJSON (one JSON "
+            "object per line)",
         ),
     ],
 )

@@ -158,5 +158,5 @@ def test_a_gzipped_ndjson_upload_is_decompressed_into_the_copy(tmp_path):
 
 
 def test_plan_chunks_refuses_a_json_array():
-    with pytest.raises(ValueError, match="plain CSV or NDJSON"):
+    with pytest.raises(ValueError, match="plain CSV, NDJSON or access-log file"):
         plan_chunks("/nonexistent", FileFormat(kind="json_array", encoding="utf-8"))

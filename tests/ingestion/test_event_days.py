@@ -18,7 +18,7 @@ DAYS = [f"2033-05-{day:02d}" for day in range(1, 9)]
 def set_aside(day: str, limit: int = 5) -> str:
     return (
         f"This upload already has events on {limit} different days, the most one upload may create "
-        f"(LOGS_MAX_DAYS_PER_JOB); its events on {day} were set aside. Split the file by date range or ask an "
+        f"(LOGS_MAX_DAYS_PER_JOB); its events on {day} were not indexed. Split the file by date range or ask an "
         "admin to raise the limit."
     )
 

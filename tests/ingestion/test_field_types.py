@@ -2,8 +2,11 @@
 
 import pytest
 
-from ingestion.field_types import infer_field_types, is_identifier_name, numeric_columns
+from ingestion.field_types import infer_field_types, is_identifier_name, numeric_columns, read_decimal_comma
+from ingestion.formats import detect_format
+from ingestion.parsers import csv as csv_parser
 from tests.datafiles import FRAUD_TRANSACTIONS, ONLINE_RETAIL_FRANCE, WEB_ACCESS_LOGS, csv_records, first_json_record
+from tests.helpers import european_export
 
 
 def test_it_infers_types_of_the_real_retail_csv_keeping_codes_as_strings():
@@ -58,3 +61,58 @@ def test_identifier_like_names_are_recognised(name):
 @pytest.mark.parametrize("name", ["Quantity", "UnitPrice", "order_price", "bytes"])
 def test_measures_are_not_identifiers(name):
     assert not is_identifier_name(name)
+
+
+def european_records() -> list[dict]:
+    data = european_export()
+    fmt = detect_format("retail_fr.csv", data)
+    return [record for _, record, _, _ in csv_parser.parse_chunk(data, fmt, first_line=1, skip_header=True)]
+
+
+def test_a_semicolon_export_with_decimal_commas_has_decimal_comma_prices_and_whole_quantities():
+    types = infer_field_types(european_records(), decimal_comma=True)
+
+    assert types["UnitPrice"] == "decimal_comma"
+    assert types["Quantity"] == "integer"
+    assert types["CustomerID"] == types["InvoiceNo"] == "string"
+    assert numeric_columns(types) == {"Quantity": int, "UnitPrice": read_decimal_comma}
+
+
+def test_decimal_commas_are_text_unless_the_file_is_a_semicolon_export():
+    assert infer_field_types(european_records())["UnitPrice"] == "string"
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["3,75", "18", "1.136,30"], "decimal_comma"),
+        (["3,75", "1.136"], "decimal_comma"),  # a thousands point beside decimal commas is one
+        (["1.136", "2.500"], "float"),  # without a decimal comma anywhere, 1.136 reads as everywhere else
+        (["3,75", "3.75"], "string"),  # not written one way: left as text
+        (["3,75", "n/a"], "string"),
+        (["18", "24"], "integer"),
+    ],
+)
+def test_a_column_is_read_with_decimal_commas_only_when_written_that_way_throughout(values, expected):
+    assert infer_field_types([{"UnitPrice": value} for value in values], decimal_comma=True) == {"UnitPrice": expected}
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("3,75", 3.75),
+        ("-0,42", -0.42),
+        ("1.136,30", 1136.3),
+        ("1.234.567,5", 1234567.5),
+        ("18", 18.0),
+        ("1.136", 1136.0),
+    ],
+)
+def test_decimal_comma_numbers_are_read_as_they_are_meant(text, number):
+    assert read_decimal_comma(text) == number
+
+
+@pytest.mark.parametrize("text", ["3.75", "3,75 EUR", "1,136,30", "n/a", ""])
+def test_anything_else_in_a_decimal_comma_column_is_not_a_number(text):
+    with pytest.raises(ValueError):
+        read_decimal_comma(text)

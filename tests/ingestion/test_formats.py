@@ -16,14 +16,16 @@ from tests.datafiles import (
 PNG_HEAD = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00\x00\x00\x01\x00\x08\x06\x00\x00\x00\\r\xa8f"
 
 
-@pytest.mark.parametrize("filename", ["orders.csv", "orders.CSV", "logs.json", "logs.ndjson", "logs.jsonl", "a.csv.gz"])
+@pytest.mark.parametrize(
+    "filename", ["orders.csv", "orders.CSV", "logs.json", "logs.ndjson", "logs.jsonl", "a.csv.gz", "access.log.gz"]
+)
 def test_it_accepts_allowed_extensions(filename):
     check_extension(filename)
 
 
 @pytest.mark.parametrize(
     ("filename", "extension"),
-    [("notes.txt", ".txt"), ("notes.txt.gz", ".txt"), ("README", ""), ("access.log", ".log"), ("archive.gz", "")],
+    [("notes.txt", ".txt"), ("notes.txt.gz", ".txt"), ("README", ""), ("app.logs", ".logs"), ("archive.gz", "")],
 )
 def test_it_refuses_other_extensions_naming_the_inner_one(filename, extension):
     with pytest.raises(FormatError) as caught:
@@ -32,9 +34,32 @@ def test_it_refuses_other_extensions_naming_the_inner_one(filename, extension):
     assert caught.value.line is None
 
 
-def test_it_refuses_the_apache_log_even_though_it_is_text():
-    with pytest.raises(FormatError, match=r"'\.log' not allowed"):
-        detect_format(APACHE_ACCESS_LOG.name, head_of(APACHE_ACCESS_LOG))
+def test_it_reads_the_real_apache_log_as_an_access_log():
+    fmt = detect_format(APACHE_ACCESS_LOG.name, head_of(APACHE_ACCESS_LOG))
+    assert (fmt.kind, fmt.encoding, fmt.header) == ("access_log", "utf-8", None)
+
+
+def test_it_reads_a_gzipped_access_log_in_the_common_format():
+    head = b'127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326\n'
+    assert detect_format("access.log.gz", head) == FileFormat("access_log", "utf-8", compressed=True)
+
+
+def test_it_refuses_a_log_file_that_is_not_an_access_log_saying_which_formats_are_taken():
+    application_log = b"2024-05-01 10:00:00 INFO shop started\n2024-05-01 10:00:01 ERROR payment refused\n"
+    with pytest.raises(FormatError) as caught:
+        detect_format("shop.log", application_log)
+    assert caught.value.message == (
+        "This .log file is not a web server access log: line 1 is not in the Apache/Nginx common or combined "
+        "format. Accepted are access logs in that format, CSV, JSON and NDJSON: save a spreadsheet as CSV, or "
+        "export the logs as NDJSON (one JSON object per line)."
+    )
+    assert caught.value.line == 1
+
+
+def test_an_access_log_with_a_few_broken_lines_is_still_an_access_log():
+    lines = APACHE_ACCESS_LOG.read_bytes().splitlines(keepends=True)
+    head = b"".join([b"-- rotated by logrotate --\n", *lines[:3]])
+    assert detect_format("access.log", head).kind == "access_log"
 
 
 def test_it_recognises_gzip_names():
@@ -140,8 +165,12 @@ def test_it_refuses_an_empty_or_blank_file():
 
 
 def test_it_refuses_a_png_renamed_to_csv():
-    with pytest.raises(FormatError, match=r"File is not text \(binary content\)"):
+    with pytest.raises(FormatError) as caught:
         detect_format("chart.csv", PNG_HEAD)
+    assert caught.value.message == (
+        "File is not text (binary content): save a spreadsheet as CSV, or export the logs as NDJSON "
+        "(one JSON object per line)"
+    )
 
 
 def test_it_refuses_binary_without_nul_bytes():
@@ -159,7 +188,9 @@ def test_it_tells_a_json_array_from_ndjson_by_the_first_character():
 def test_it_refuses_json_that_does_not_start_with_an_object_giving_the_line():
     with pytest.raises(FormatError) as caught:
         detect_format("logs.ndjson", b'\n\n  "just a string"\n')
-    assert caught.value.message == "Line 3: not a JSON object"
+    assert caught.value.message == (
+        "Line 3: not a JSON object; save a spreadsheet as CSV, or export the logs as NDJSON (one JSON object per line)"
+    )
     assert caught.value.line == 3
 
 

@@ -7,7 +7,6 @@ import pytest
 from ingestion import repository as ingestion_repo
 from tests.datafiles import RECORD_COUNTS
 from tests.helpers import (
-    DATA,
     count_documents,
     data_lines,
     documents_of,
@@ -221,10 +220,3 @@ def test_every_accepted_shared_data_file_is_indexed_to_the_last_row(celery_worke
     assert counts["indexed"] + counts["fallback"] + counts["dead_lettered"] + counts["skipped_blank"] == rows
     assert count_documents(data["file_id"]) == counts["indexed"]
     assert counts["indexed"] == rows, job["errors"]
-
-
-def test_the_apache_log_is_refused_by_extension(api_client):
-    response = upload(api_client, "apache_access_combined.log", (DATA / "apache_access_combined.log").read_bytes())
-
-    assert response.status_code == 400
-    assert response.json()["error"] == "File extension '.log' not allowed"

@@ -4,9 +4,9 @@ import orjson
 import pytest
 
 from ingestion.formats import FileFormat, detect_format
+from ingestion.parsers import access_log, json_array, ndjson
 from ingestion.parsers import csv as csv_parser
-from ingestion.parsers import json_array, ndjson
-from tests.datafiles import FRAUD_TRANSACTIONS, WEB_ACCESS_LOGS
+from tests.datafiles import APACHE_ACCESS_LOG, FRAUD_TRANSACTIONS, WEB_ACCESS_LOGS
 
 
 def csv_rows(text: str, delimiter: str = ",", encoding: str = "utf-8", first_line: int = 1) -> list:
@@ -191,3 +191,78 @@ def test_json_array_transcodes_other_encodings():
     assert row[1] == {"city": "Besançon"}
     [row] = json_array.iter_elements(io.BytesIO(b'\xef\xbb\xbf[{"a": 1}]'), encoding="utf-8-sig")
     assert row[1] == {"a": 1}
+
+
+def test_access_log_reads_every_line_of_the_real_apache_log_but_the_one_with_an_unclosed_quote():
+    rows = list(access_log.parse_chunk(APACHE_ACCESS_LOG.read_bytes(), "utf-8", first_line=1))
+
+    assert len(rows) == 10_000
+    broken = [(line, reason) for line, record, reason, _raw in rows if record is None]
+    assert broken == [
+        (
+            8899,
+            "Not an access-log line in the Apache/Nginx common or combined format: a quoted field (request, "
+            "referrer or user agent) is not closed",
+        )
+    ]
+    assert rows[0][1] == {
+        "ip": "83.149.9.216",
+        "timestamp": "17/May/2015:10:05:03 +0000",
+        "method": "GET",
+        "url": "/presentations/logstash-monitorama-2013/images/kibana-search.png",
+        "protocol": "HTTP/1.1",
+        "status": 200,
+        "bytes": 203023,
+        "referrer": "http://semicomplete.com/presentations/logstash-monitorama-2013/",
+        "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_9_1) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/32.0.1700.77 Safari/537.36",
+    }
+    assert rows[8899][1]["bytes"] == 0  # the next line sent "-" bytes
+    assert rows[8898][3].startswith("46.118.127.106 - - [20/May/2015:12:05:17 +0000]")
+
+
+def test_access_log_reads_the_common_format_with_a_signed_in_user_and_nginx_extras():
+    data = (
+        b'127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326\n'
+        b"\n"
+        b'10.0.0.7 - - [10/Oct/2000:13:56:01 -0700] "POST /checkout HTTP/1.1" 502 - "https://shop.example/cart" '
+        b'"curl/8.1 \\"beta\\"" "203.0.113.9"\r\n'
+        b'10.0.0.8 - - [10/Oct/2000:13:56:02 -0700] "\\x16\\x03\\x01" 400 166 "-" "-"\n'
+    )
+    rows = list(access_log.parse_chunk(data, "utf-8", first_line=41))
+
+    assert [row[0] for row in rows] == [41, 42, 43, 44]
+    assert rows[0][1] == {
+        "ip": "127.0.0.1",
+        "timestamp": "10/Oct/2000:13:55:36 -0700",
+        "method": "GET",
+        "url": "/apache_pb.gif",
+        "protocol": "HTTP/1.0",
+        "status": 200,
+        "bytes": 2326,
+        "user": "frank",
+    }
+    assert rows[1][1:3] == (None, None)  # a blank line is skipped, not an error
+    assert rows[2][1]["bytes"] == 0
+    assert rows[2][1]["user_agent"] == 'curl/8.1 \\"beta\\"'
+    assert rows[2][1]["referrer"] == "https://shop.example/cart"
+    assert rows[3][1] == {
+        "ip": "10.0.0.8",
+        "timestamp": "10/Oct/2000:13:56:02 -0700",
+        "request": "\\x16\\x03\\x01",
+        "status": 400,
+        "bytes": 166,
+    }
+
+
+def test_access_log_explains_a_line_in_another_format():
+    rows = list(access_log.parse_chunk(b"2024-05-01 10:00:00 INFO shop started\n", "utf-8", first_line=1))
+    assert rows == [
+        (
+            1,
+            None,
+            "Not an access-log line in the Apache/Nginx common or combined format (expected IP, identity, user, "
+            '[time], "request", status, bytes, then "referrer" "user agent" in the combined format)',
+            "2024-05-01 10:00:00 INFO shop started",
+        )
+    ]

@@ -2,8 +2,11 @@
 
 import pytest
 
+from ingestion.field_types import read_decimal_comma
+from ingestion.parsers.access_log import parse_line
 from ingestion.records import RecordError, build_document
 from tests.datafiles import (
+    APACHE_ACCESS_LOG,
     ECOMMERCE_ORDERS,
     FRAUD_TRANSACTIONS,
     ONLINE_RETAIL_FRANCE,
@@ -254,3 +257,44 @@ def test_an_event_without_amount_or_order_carries_no_order_fields():
 
     assert "order_id" not in document
     assert "cancellation" not in document
+
+
+def test_a_european_line_item_gets_its_price_its_amount_and_its_day():
+    record = {
+        "InvoiceNo": "548914",
+        "Quantity": "2",
+        "InvoiceDate": "05/04/2011 09:46",
+        "UnitPrice": "1.136,30",
+        "CustomerID": "12669",
+    }
+    document = build_document(
+        record,
+        timestamp_field="InvoiceDate",
+        numeric={"Quantity": int, "UnitPrice": read_decimal_comma},
+        log_type="order",
+        day_first=True,
+    )
+    assert document["UnitPrice"] == 1136.3
+    assert document["amount"] == 2272.6
+    assert document["@timestamp"] == "2011-04-05T09:46:00.000Z"
+
+
+def test_a_decimal_comma_column_keeps_a_value_written_otherwise_as_text():
+    document = build_document(
+        {"timestamp": "2011-04-05T09:46:00Z", "UnitPrice": "3,75 EUR"},
+        timestamp_field="timestamp",
+        numeric={"UnitPrice": read_decimal_comma},
+        log_type="order",
+    )
+    assert document["UnitPrice"] == "3,75 EUR"
+
+
+def test_it_builds_a_document_from_a_real_apache_log_line():
+    with APACHE_ACCESS_LOG.open() as lines:
+        record = parse_line(lines.readline().rstrip("\n"))
+    document = build_document(record, timestamp_field="timestamp", numeric={}, log_type="access")
+    assert document["@timestamp"] == "2015-05-17T10:05:03.000Z"
+    assert document["ip"] == "83.149.9.216"
+    assert document["http_status"] == 200
+    assert document["bytes"] == 203023
+    assert document["method"] == "GET"

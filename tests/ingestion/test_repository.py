@@ -9,34 +9,7 @@ from config.errors import ServiceUnavailable
 from ingestion import repository
 from ingestion.chunking import Chunk
 from ingestion.enums import JobStage, JobStatus
-from ingestion.formats import FileFormat
-from ingestion.job import Job, zero_counts
-
-CREATED = dt.datetime(2016, 12, 1, 0, 4, 19, tzinfo=dt.UTC)
-
-
-def a_job(**changes) -> Job:
-    job_id = uuid.uuid4().hex
-    values = {
-        "job_id": job_id,
-        "file_id": uuid.uuid4().hex,
-        "owner_id": 7,
-        "owner_name": "ana",
-        "filename": "fraud_transactions_2k.csv",
-        "file_type": "csv",
-        "file_size": 616_517,
-        "sha256": "72978a0384eb3aa79c4f826a6c1bcea9a48e71b99f51ff703d0249eae2c99420",
-        "stored_name": f"{job_id}.csv",
-        "source_name": f"{job_id}.csv",
-        "format": FileFormat("csv", "utf-8", delimiter=",", header=("EVENT_TIMESTAMP", "order_price")),
-        "total_lines": 1611,
-        "preview": [{"EVENT_TIMESTAMP": "2022-12-24T15:53:30Z", "order_price": "7.53"}],
-        "timestamp_field": "EVENT_TIMESTAMP",
-        "log_type": "",
-        "created_at": CREATED,
-        "counts": zero_counts(1611),
-    }
-    return Job(**{**values, **changes})
+from tests.helpers import a_job
 
 
 def test_a_job_comes_back_exactly_as_it_was_stored():
@@ -89,6 +62,37 @@ def test_each_consumer_claims_an_event_once():
     assert repository.event_claim(event_id, "fraud") is True
     assert repository.event_claim(event_id, "fraud") is False
     assert repository.event_claim(event_id, "webhooks") is True
+
+
+def test_a_finished_job_has_one_busy_holder_until_it_lets_go_or_stops_showing_life():
+    job_id = uuid.uuid4().hex
+    now = dt.datetime.now(dt.UTC)
+    an_hour_ago, in_a_minute = now - dt.timedelta(hours=1), now + dt.timedelta(minutes=1)
+
+    assert repository.busy_claim(job_id, "reindex:a", stale_before=an_hour_ago)
+    assert repository.busy_claim(job_id, "reindex:a", stale_before=an_hour_ago)  # its redelivery
+    assert not repository.busy_claim(job_id, "retry:2", stale_before=an_hour_ago)
+    assert repository.busy_renew(job_id, "reindex:a")
+
+    # A holder that showed no life since `stale_before` (its task was lost) is taken over, by one taker only.
+    assert repository.busy_claim(job_id, "retry:2", stale_before=in_a_minute)
+    assert not repository.busy_claim(job_id, "delete", stale_before=an_hour_ago)
+    assert not repository.busy_renew(job_id, "reindex:a")
+    repository.busy_release(job_id, "reindex:a")  # not its claim any more: nothing happens
+    assert not repository.busy_claim(job_id, "delete", stale_before=an_hour_ago)
+    repository.busy_release(job_id, "retry:2")
+    assert repository.busy_claim(job_id, "delete", stale_before=an_hour_ago)
+
+
+def test_a_reindex_records_its_own_event_beside_the_finished_one():
+    job = a_job()
+    at = dt.datetime.now(dt.UTC)
+
+    finished = repository.event_record(job=job, status=JobStatus.COMPLETED_WITH_ERRORS, at=at)
+    reindexed = repository.event_record(job=job, status=JobStatus.COMPLETED, at=at, occasion="reindex-1")
+
+    assert (finished, reindexed) == (f"{job.job_id}:1:finished", f"{job.job_id}:1:reindex-1")
+    assert repository.event_get(reindexed)["status"] == "completed"
 
 
 def test_an_unreachable_server_is_one_service_unavailable_error(settings):

@@ -8,6 +8,7 @@ from ingestion.timestamps import (
     in_accepted_range,
     parse_timestamp,
     read_timestamp,
+    reads_day_first,
 )
 
 
@@ -51,6 +52,10 @@ def test_it_picks_the_event_time_field_by_name(fields, expected):
         ("25/12/2010 8:45", at(2010, 12, 25, 8, 45)),
         ("12/1/2010 8:45 PM", at(2010, 12, 1, 20, 45)),
         ("2010/12/01 08:45:00", at(2010, 12, 1, 8, 45)),
+        ("01.12.2010 08:45", at(2010, 12, 1, 8, 45)),
+        ("25.12.2010 18:05:09", at(2010, 12, 25, 18, 5, 9)),
+        ("1.12.2010", at(2010, 12, 1)),
+        ("2010.12.01 08:45", at(2010, 12, 1, 8, 45)),
         ("17/May/2015:10:05:03 +0000", at(2015, 5, 17, 10, 5, 3)),
         ("[20/May/2015:21:05:15 +0200]", at(2015, 5, 20, 19, 5, 15)),
         ("Tue, 01 Dec 2026 10:00:00 GMT", at(2026, 12, 1, 10)),
@@ -129,3 +134,25 @@ def test_it_formats_other_offsets_and_naive_values_as_utc():
     paris = datetime(2016, 12, 1, 1, 4, 19, tzinfo=timezone(timedelta(hours=1)))
     assert format_timestamp(paris) == "2016-12-01T00:04:19.000Z"
     assert format_timestamp(datetime(2016, 12, 1, 0, 4, 19)) == "2016-12-01T00:04:19.000Z"
+
+
+def test_a_day_first_file_reads_an_ambiguous_date_as_the_day_then_the_month():
+    assert parse_timestamp("01/12/2010 08:45", day_first=True) == at(2010, 12, 1, 8, 45)
+    assert parse_timestamp("01/12/2010 08:45") == at(2010, 1, 12, 8, 45)
+    assert parse_timestamp("25/12/2010 08:45", day_first=True) == at(2010, 12, 25, 8, 45)
+    assert parse_timestamp("12/25/2010 08:45", day_first=True) is None  # not this file's order
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["01/12/2010 08:45", "15/12/2010 09:00"], True),  # a day above 12 comes first
+        (["12/1/2010 8:45", "12/15/2010 9:00"], False),  # a day above 12 comes second
+        (["01/12/2010 08:45", "05/04/2011 09:46"], False),  # never says: month first, as before
+        (["15.12.2010 08:45"], True),
+        (["2010-12-01T08:45:00Z", None, 1291193100, "15/12/2010"], True),
+        (["13/12/2010", "12/13/2010"], False),  # both orders in one file: each date as it reads best
+    ],
+)
+def test_the_date_order_of_a_file_comes_from_its_own_dates(values, expected):
+    assert reads_day_first(values) is expected

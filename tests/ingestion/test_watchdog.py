@@ -1,6 +1,7 @@
 """The watchdog (Celery beat) rescues uploads the broker never saw and ends jobs that stopped moving."""
 
 import datetime as dt
+import uuid
 
 import pytest
 
@@ -40,3 +41,19 @@ def test_a_job_that_stopped_moving_after_a_resume_is_failed_with_a_reason(celery
 
     assert job["status"] == "failed"
     assert job["reason"] == "No progress; gave up"
+
+
+def test_a_job_whose_stage_still_beats_is_not_taken_for_stuck(celery_worker, api_client):
+    data = upload(api_client, "web.ndjson", data_lines("web_access_logs.ndjson", 5)).json()["data"]
+    wait_for_job(api_client, data["job_id"])
+    # As if its validate stage had been inflating a large file for an hour, its heartbeat fresh.
+    repository.job_update(data["job_id"], {"status": "processing", "started_at": LONG_AGO, "attempt": 7})
+    repository.task_start(task_id=str(uuid.uuid4()), job_id=data["job_id"], tries=0, at=dt.datetime.now(dt.UTC))
+
+    tasks.watchdog()
+    job = repository.job_get(data["job_id"])
+    repository.job_update(data["job_id"], {"status": "completed"})  # no later sweep of the run may find it
+    repository.task_starts_delete(data["job_id"])
+
+    assert job.status == "processing"
+    assert job.resumed is False

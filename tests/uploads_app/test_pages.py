@@ -27,7 +27,10 @@ def finished_job(celery_worker, api_client):
     return job
 
 
-@pytest.mark.parametrize("path", ["/", "/uploads/", "/jobs/", "/jobs/abc/", "/jobs/abc/dead-letters.csv", "/api/docs/"])
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/uploads/", "/jobs/", "/jobs/abc/", "/jobs/abc/dead-letters.csv", "/jobs/abc/set-aside.csv", "/api/docs/"],
+)
 def test_every_page_sends_an_anonymous_visitor_to_sign_in(client, path):
     response = client.get(path)
 
@@ -80,6 +83,9 @@ def test_another_users_job_is_not_found_on_every_page_and_action(finished_job, d
         ("post", f"/jobs/{job_id}/retry"),
         ("get", f"/jobs/{job_id}/delete"),
         ("post", f"/jobs/{job_id}/delete"),
+        ("get", f"/jobs/{job_id}/set-aside.csv"),
+        ("get", f"/jobs/{job_id}/reindex-fallback"),
+        ("post", f"/jobs/{job_id}/reindex-fallback"),
     ):
         response = getattr(intruder, method)(path)
         assert response.status_code == 404, (method, path)
@@ -90,7 +96,7 @@ def test_retry_and_delete_refuse_a_post_without_the_csrf_token(user, finished_jo
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)
 
-    for action in ("retry", "delete"):
+    for action in ("retry", "delete", "reindex-fallback"):
         response = client.post(f"/jobs/{finished_job['job_id']}/{action}")
         assert response.status_code == 403
         assert b"This form has expired" in response.content

@@ -3,15 +3,24 @@
 import orjson
 from django import template
 
+from ingestion.enums import JobStatus
+
 register = template.Library()
 
-STATUS_LABELS = {
-    "pending": "Pending",
-    "processing": "Processing",
-    "completed": "Completed",
-    "completed_with_errors": "Completed with errors",
-    "failed": "Failed",
+
+# The job's counts as the pages name them: "rejected" lines could not be read, "set aside" ones Elasticsearch refused.
+COUNT_LABELS = {
+    "total_lines": "total lines",
+    "indexed": "indexed",
+    "dead_lettered": "rejected",
+    "fallback": "set aside",
+    "skipped_blank": "skipped blank",
 }
+
+
+@register.filter
+def count_label(name: str) -> str:
+    return COUNT_LABELS.get(name, name)
 
 
 @register.filter
@@ -27,7 +36,7 @@ def bytes(size: int | None) -> str:
 
 @register.filter
 def status_label(status: str) -> str:
-    return STATUS_LABELS.get(str(status), str(status))
+    return JobStatus(status).label if status in set(JobStatus) else str(status)
 
 
 @register.filter

@@ -14,7 +14,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, owner: int, job: str | None, **options):
         report = fraud_scan(owner_id=owner, job_id=job)
-        self.stdout.write(f"scanned {report.events:,} events")
+        self.stdout.write(
+            f"scanned {report.events:,} events from {report.documents:,} documents (an order's lines count once); "
+            f"{report.cancellations:,} cancellations set apart"
+        )
         for key, info in report.rules.items():
             note = f"  ({info['skipped']})" if info.get("skipped") else ""
             self.stdout.write(f"  {key:<20} fired {info['fired']:>6,}  points {info['points']}{note}")

@@ -3,24 +3,49 @@
 import http.client
 import json
 import os
-import sys
 import time
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
 from config.es import get_es
+from ingestion.enums import FINISHED
 
 PIECE = 1 << 20
-FINISHED = ("completed", "completed_with_errors", "failed")
 
 
 def _bar(done: float, total: float, width: int = 30) -> str:
     filled = int(width * done / total) if total else width
     return "[" + "#" * filled + "." * (width - filled) + "]"
+
+
+def _tenth(done: float, total: float) -> int:
+    """Which tenth of the way `done` is (10 when finished): a log file gets one line per tenth."""
+    return int(10 * done / total) if total else 10
+
+
+class ProgressLine:
+    """A progress line redrawn in place on a terminal; elsewhere (a log file, a pipe) one line per new step."""
+
+    def __init__(self, out: OutputWrapper) -> None:
+        self.out = out
+        self.terminal = out.isatty()
+        self.step: object = None
+
+    def show(self, text: str, *, step: object) -> None:
+        if self.terminal:
+            self.out.write("\r" + text, ending="")
+            self.out.flush()
+        elif step != self.step:
+            self.out.write(text)
+        self.step = step
+
+    def end(self) -> None:
+        if self.terminal:
+            self.out.write("")  # leave the finished frame on its own line
 
 
 class Command(BaseCommand):
@@ -47,12 +72,12 @@ class Command(BaseCommand):
         data = body["data"]
         size_mb = file.stat().st_size / 2**20
         self.stdout.write(
-            f"\nuploaded {data['filename']}: {data['total_lines']} lines, {size_mb:.1f} MB in {seconds:.1f} s "
+            f"uploaded {data['filename']}: {data['total_lines']} lines, {size_mb:.1f} MB in {seconds:.1f} s "
             f"({size_mb / seconds:.1f} MB/s); job {data['job_id']}"
         )
         job = self._follow(url, token, data["status_url"])
         elapsed = time.perf_counter() - started
-        self.stdout.write(f"\nstatus   {job['status']}" + (f" ({job['reason']})" if job.get("reason") else ""))
+        self.stdout.write(f"status   {job['status']}" + (f" ({job['reason']})" if job.get("reason") else ""))
         self.stdout.write(f"counts   {json.dumps(job['counts'])}")
         self.stdout.write(f"indices  {', '.join(job['indices'][:5])}{' ...' if len(job['indices']) > 5 else ''}")
         self.stdout.write(
@@ -79,6 +104,7 @@ class Command(BaseCommand):
         ).encode()
         tail = f"\r\n--{boundary}--\r\n".encode()
         size = file.stat().st_size
+        progress = ProgressLine(self.stdout)
 
         def body():
             yield head
@@ -86,9 +112,12 @@ class Command(BaseCommand):
             with file.open("rb") as source:
                 while piece := source.read(PIECE):
                     sent += len(piece)
-                    sys.stdout.write(f"\rupload   {_bar(sent, size)} {sent / 2**20:8.1f} / {size / 2**20:.1f} MB")
-                    sys.stdout.flush()
+                    progress.show(
+                        f"upload   {_bar(sent, size)} {sent / 2**20:8.1f} / {size / 2**20:.1f} MB",
+                        step=_tenth(sent, size),
+                    )
                     yield piece
+            progress.end()
             yield tail
 
         connection = self._connection(url)
@@ -107,15 +136,17 @@ class Command(BaseCommand):
 
     def _follow(self, url: str, token: str, status_url: str) -> dict:
         connection = self._connection(url)
+        progress = ProgressLine(self.stdout)
         while True:
             connection.request("GET", status_url, headers={"Authorization": f"Token {token}"})
             job = json.loads(connection.getresponse().read())
             counts = job["counts"]
-            sys.stdout.write(
-                f"\rjob      {_bar(job['progress'], 100)} {job['progress']:5.1f}% {job['status']:<12} "
-                f"indexed {counts['indexed']:>9,}  dead {counts['dead_lettered']:>6,}  fb {counts['fallback']:>6,}"
+            progress.show(
+                f"job      {_bar(job['progress'], 100)} {job['progress']:5.1f}% {job['status']:<12} "
+                f"indexed {counts['indexed']:>9,}  dead {counts['dead_lettered']:>6,}  fb {counts['fallback']:>6,}",
+                step=(job["status"], _tenth(job["progress"], 100)),
             )
-            sys.stdout.flush()
             if job["status"] in FINISHED:
+                progress.end()
                 return job
             time.sleep(0.5)

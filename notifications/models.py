@@ -1,0 +1,148 @@
+"""Channels, deliveries and their attempts, and what the fraud watcher has already told (SQL database)."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+def new_message_id() -> str:
+    """A delivery's `webhook-id`: stable for every attempt and resend of that delivery."""
+    return f"msg_{uuid.uuid4().hex}"
+
+
+class Channel(models.Model):
+    """Where a user's notifications go: a signed webhook, a Slack incoming webhook or an email address."""
+
+    class Kind(models.TextChoices):
+        WEBHOOK = "webhook", "Webhook"
+        SLACK = "slack", "Slack"
+        EMAIL = "email", "Email"
+
+    class Tier(models.TextChoices):
+        REVIEW = "review", "Review and high"
+        HIGH = "high", "High only"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    url = models.CharField(max_length=2000, blank=True)
+    email = models.EmailField(blank=True)
+    # Webhook only: extra request headers, {"Authorization": "Bearer ..."}.
+    headers = models.JSONField(default=dict, blank=True)
+    # Event types this channel hears (a JSON list; filtered in Python, since SQLite cannot query inside JSON).
+    events = models.JSONField(default=list)
+    # Fraud alerts at or above this tier.
+    min_tier = models.CharField(max_length=10, choices=Tier.choices, default=Tier.HIGH)
+    # Staff only: the channel hears every user's events, not just its owner's.
+    shared = models.BooleanField(default=False)
+    # Webhook signing keys (whsec_...): HMAC keys must be readable to sign, so they are stored as they are,
+    # shown once and never logged. The previous one keeps signing until it expires (rotation).
+    secret = models.CharField(max_length=80, blank=True)
+    previous_secret = models.CharField(max_length=80, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    enabled = models.BooleanField(default=True)
+    disabled_reason = models.TextField(blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.name}"
+
+    @property
+    def target(self) -> str:
+        """Where it sends, as shown on the pages."""
+        return self.email if self.kind == self.Kind.EMAIL else self.url
+
+
+class Delivery(models.Model):
+    """One event for one channel: sent, retried on failure with backoff, and resent on request."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
+    message_id = models.CharField(max_length=40, unique=True, default=new_message_id)
+    event_type = models.CharField(max_length=40)
+    # Whose event it is: a shared channel hears other users' events.
+    event_owner_id = models.BigIntegerField(null=True, blank=True)
+    # The creator's idempotency key: the same key never makes a second delivery on one channel ("" for none).
+    key = models.CharField(max_length=200, blank=True, default="")
+    # The exact JSON body {"type", "timestamp", "data"}, kept as text so every attempt signs the same bytes.
+    body = models.TextField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    # Attempts since the delivery was created or last resent: where it is in the retry schedule.
+    series_attempts = models.PositiveIntegerField(default=0)
+    # A pending delivery is sent once this time has passed; while an attempt runs it is pushed ahead (the claim).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "key"], condition=~models.Q(key=""), name="delivery_key_once_per_channel"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["channel", "-created_at"], name="delivery_channel_recent"),
+            models.Index(fields=["state", "next_attempt_at"], name="delivery_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} to {self.channel_id} ({self.state})"
+
+
+class DeliveryAttempt(models.Model):
+    """One try at sending a delivery: when, how long, what the receiver answered."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The first bytes of the receiver's answer (capped), as text.
+    response_excerpt = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [models.UniqueConstraint(fields=["delivery", "number"], name="attempt_number_once")]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of {self.delivery_id}"
+
+
+class FraudAlertNotice(models.Model):
+    """The tier a fraud alert was last announced at: a new alert or a changed tier is told once."""
+
+    alert_id = models.BigIntegerField(unique=True)
+    tier = models.CharField(max_length=10)
+    # How many tier changes were announced (part of the deliveries' idempotency key).
+    changes = models.PositiveIntegerField(default=0)
+    notified_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"alert {self.alert_id} at {self.tier}"
+
+
+class Cursor(models.Model):
+    """How far a watcher has read a table (by time): the fraud watcher reads alerts updated after it."""
+
+    name = models.CharField(max_length=40, unique=True)
+    position = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.position:%Y-%m-%d %H:%M:%S}"
