@@ -1,8 +1,8 @@
 """The events' data version: a token that changes whenever indexed events change, so readers may cache until then.
 
-A job that ends (completed or failed: a failed job may have indexed part of its rows) and a deleted upload
-change it. It lives in the shared cache (Redis); a random token rather than a counter, so a cache that lost
-the key can never hand an old number back to a reader.
+A job that ends (completed or failed: a failed job may have indexed part of its rows), a re-index that moved
+set-aside rows into the events and a deleted upload change it. It lives in the shared cache (Redis); a random
+token rather than a counter, so a cache that lost the key can never hand an old number back to a reader.
 """
 
 import logging
