@@ -1,7 +1,5 @@
 """The read-side REST API: search, export, one event, analytics panels, the operations dashboard, the live tail."""
 
-from zoneinfo import available_timezones
-
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -13,8 +11,9 @@ from rest_framework.views import APIView
 from analytics import live, panels, search
 from analytics.dashboard import dashboard
 from analytics.exports import csv_export, ndjson_export
-from analytics.filters import HTTP_STATUSES, EventFilters, check_field_name, filters_from, scoped_search
-from config.errors import ApplicationError, error_responses
+from analytics.filters import HTTP_STATUSES, filters_from
+from analytics.selectors import panel_get
+from config.errors import error_responses
 
 FILTER_PARAMETERS = [
     OpenApiParameter("q", str, description='simple_query_string syntax: words, "phrases", -not, a|b, prefix*'),
@@ -140,28 +139,8 @@ class AnalyticsPanelApi(APIView):
     def get(self, request: Request, panel: str) -> Response:
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        return Response(panel_data(request, panel, params.validated_data))
-
-
-def panel_data(request: Request, panel: str, options: dict, filters: EventFilters | None = None) -> dict:
-    """One panel for the request's user and filters; the pages call this too."""
-    if panel not in panels.PANELS:
-        raise ApplicationError(f"No panel '{panel}'; panels: {', '.join(panels.PANELS)}", 404)
-    base = scoped_search(request.user, filters if filters is not None else filters_from(request.query_params))
-    if panel == "top":
-        if not options.get("field"):
-            raise ApplicationError("field: which field's top values? e.g. field=geo.country_iso_code")
-        return panels.top(base, check_field_name(options["field"]), options.get("size", 10))
-    if panel in ("timeline", "status"):
-        return getattr(panels, panel)(base, options.get("interval"))
-    if panel == "geo":
-        return panels.geo(base, options.get("precision", 3))
-    if panel == "heatmap":
-        zone = options.get("tz", "UTC")
-        if zone not in available_timezones():
-            raise ApplicationError(f"tz: '{zone[:40]}' is not a time zone (e.g. Europe/Paris)")
-        return panels.heatmap(base, zone)
-    return panels.PANELS[panel](base)
+        filters = filters_from(request.query_params)
+        return Response(panel_get(user=request.user, filters=filters, name=panel, options=params.validated_data))
 
 
 class DashboardApi(APIView):

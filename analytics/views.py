@@ -8,9 +8,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from analytics import panels, search
+from analytics import search
 from analytics.dashboard import dashboard
-from analytics.filters import RESERVED, EventFilters, check_field_name, filters_from, scoped_search
+from analytics.filters import RESERVED, EventFilters, check_field_name, filters_from
+from analytics.selectors import page_panels, panels_get
+from analytics.templatetags.analytics_format import currency_label
 from config.errors import ApplicationError
 from config.kibana import discover_url
 from ingestion.contract import CANONICAL_FIELDS, LOG_TYPE_LABELS
@@ -24,6 +26,8 @@ SORTS = {
 # The two inputs of the pages' "filter on any field" pair.
 ADD_PAIR = ("add_field", "add_value")
 DEFAULT_TOP_FIELD = "geo.country_iso_code"
+# Currencies drawn one by one in the orders-per-currency chart; the others are counted together.
+TOP_CURRENCIES = 5
 # Rows the live page keeps: older ones drop off the bottom as new events arrive.
 LIVE_PAGE_ROWS = 500
 # The live page's boxes; every other filter (a link's status=404, a field=value) is kept as a chip.
@@ -256,32 +260,51 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
         context.update(_filter_context(request, filters))
     except ApplicationError as error:
         return _render_error(request, "analytics/analytics.html", error, context)
-    base = scoped_search(request.user, filters)
+    wanted = page_panels(top_typed)
     try:
-        top = panels.top(base, check_field_name(top_typed), 15)
+        context["top_field"] = check_field_name(top_typed)
     except ApplicationError as error:
         # Only the top-values panel is wrong: it says so beside its field box, the other panels still show.
-        top = {"field": top_typed, "values": [], "other": 0, "missing": None, "empty_reason": None}
+        del wanted["top"]
         context["top_error"] = error.message
-    data = {
-        "summary": panels.summary(base),
-        "timeline": panels.timeline(base),
-        "categories": panels.categories(base),
-        "top": top,
-        "geo": panels.geo(base, 4),
-        "status": panels.status(base),
-        "heatmap": panels.heatmap(base),
-    }
+    try:
+        data = panels_get(user=request.user, filters=filters, wanted=wanted)
+    except ApplicationError as error:
+        return _render_error(request, "analytics/analytics.html", error, context)
+    data.setdefault("top", {"field": top_typed, "values": [], "other": 0, "missing": None, "empty_reason": None})
+    revenue_rows, currency_bars = _revenue_rows(data), _currency_bars(data["summary"]["currencies"])
     context.update(
         {
             "data": data,
-            "chart_data": data,
+            "revenue_rows": revenue_rows,
+            "currency_bars": currency_bars,
+            "chart_data": {**data, "revenue_rows": revenue_rows, "currency_bars": currency_bars},
             "filter_params": filters.as_params(),
             "heat_rows": _heat_rows(data["heatmap"]),
             "hours": range(24),
         }
     )
     return render(request, "analytics/analytics.html", context)
+
+
+def _revenue_rows(data: dict) -> list[dict]:
+    """The main currency's orders, revenue and cancellations per interval: money is never summed across currencies."""
+    currency = data["summary"]["currency"]
+    rows = []
+    for bucket in data["timeline"]["buckets"]:
+        mine = next((row for row in bucket["by_currency"] if row["currency"] == currency), None)
+        empty = {"orders": 0, "revenue": 0.0, "cancellations": 0.0, "average_order": None}
+        rows.append({"time": bucket["time"], **{key: (mine or empty)[key] for key in empty}})
+    return rows
+
+
+def _currency_bars(currencies: list[dict]) -> list[dict]:
+    """Orders of the most used currencies, the rest as one "other" count (counts add up; money would not)."""
+    bars = [{"label": currency_label(row["currency"]), "orders": row["orders"]} for row in currencies[:TOP_CURRENCIES]]
+    rest = currencies[TOP_CURRENCIES:]
+    if rest:
+        bars.append({"label": f"{len(rest)} other currencies", "orders": sum(row["orders"] for row in rest)})
+    return bars
 
 
 def _heat_rows(heatmap: dict) -> list[tuple[str, list[tuple[int, int]]]]:

@@ -170,8 +170,17 @@ FRAUD_HIGH_SCORE = env_int("FRAUD_HIGH_SCORE", 5, minimum=1)
 FRAUD_NOISY_SHARE = env_int("FRAUD_NOISY_PERCENT", 50, minimum=1) / 100
 FRAUD_BASELINE_DAYS = env_int("FRAUD_BASELINE_DAYS", 365, minimum=1)
 FRAUD_ALERTS_INDEX = env_str("FRAUD_ALERTS_INDEX", "fraud-alerts")
-# Tasks (by name) told about every finished job; each claims the job_events row it acts on.
-JOB_FINISHED_CONSUMERS = ["analytics.fraud_scan_finished_job", "notifications.job_finished"]
+# Analytics panels and the dashboard's event figures are kept in the cache until the events change (a job
+# ends, an upload is deleted) and at most this long, in case a change was missed (0: never cached).
+ANALYTICS_CACHE_SECONDS = env_int("ANALYTICS_CACHE_SECONDS", 300, minimum=0)
+# Tasks (by name) told about every finished job. Fraud screening and notifications claim the job_events row
+# they act on; the analytics warm-up only fills the cache, so it claims nothing and a lost notification costs
+# one slow page.
+JOB_FINISHED_CONSUMERS = [
+    "analytics.fraud_scan_finished_job",
+    "notifications.job_finished",
+    "analytics.warm_analytics_page",
+]
 
 # The site's own address as people reach it: links in notifications (job and alert pages) start with it.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -6,11 +6,13 @@ and this module only says which of their names are promised to readers. Anything
 ingestion's own business and may change; `tests/config/test_layers.py` lets readers import nothing else.
 
 The imports group the promised names by subject: the documents in Elasticsearch (the alias to search, the
-fields every document may carry), the field-name conventions (customer, card, device, country, category,
-verdict columns), the log type labels, job reads scoped to what a user may see, the "job finished"
-outbox (read an event, claim it once per consumer), and the live feed of indexed batches (live tails).
+fields every document may carry), the field-name conventions (customer, card, device, country, category, order,
+verdict columns), the log type labels, job reads scoped to what a user may see, the events' data version
+(readers cache until it changes), the "job finished" outbox (read an event, claim it once per consumer), and
+the live feed of indexed batches (live tails).
 """
 
+from ingestion.data_version import data_version
 from ingestion.documents import CANONICAL_FIELDS, NESTED_FIELDS, TEXT_SUBFIELD, day_of_daily_index, events_alias
 from ingestion.field_names import (
     BILLING_COUNTRY_FIELDS,
@@ -42,6 +44,7 @@ __all__ = [
     "ORDER_FIELDS",
     "TEXT_SUBFIELD",
     "IndexedBatch",
+    "data_version",
     "day_of_daily_index",
     "events_alias",
     "find_field",

@@ -16,6 +16,7 @@ from django.core.management import call_command
 from config.celery import app as celery_app
 from config.es import get_es
 from config.mongo import get_database
+from ingestion.data_version import data_version_bump
 from ingestion.documents import ensure_index_templates
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,6 +113,8 @@ def clean_stores():
     es.options(ignore_status=404).indices.delete(index=settings.FRAUD_ALERTS_INDEX)
     call_command("ensure_indexes", stdout=io.StringIO())  # as `make run` and compose do
     ensure_index_templates(es, prefix)
+    # The events changed under the cached analytics answers of an earlier run.
+    data_version_bump()
 
 
 @pytest.fixture

@@ -136,7 +136,7 @@ def test_the_analytics_page_draws_its_charts_with_data(page, orders_of):
             arg=chart,
         )
     expect(page.locator("#categories-table")).to_contain_text("92,809.81")
-    expect(page.locator("#countries-table")).to_contain_text("US (US)")
+    expect(page.locator("#countries-table")).to_contain_text("United States (US)")
     assert sum(int(cell) for cell in page.locator("#heatmap td").all_inner_texts()) == 4_675
     screenshot(page, "analytics-page")
 
