@@ -1,0 +1,16 @@
+// The rule form shows the settings of the chosen type only; without JavaScript every setting shows, each naming
+// the types that use it.
+(function () {
+  "use strict";
+  const type = document.getElementById("id_type");
+  if (!type) return;
+  function show() {
+    document.querySelectorAll("[data-types]").forEach((field) => {
+      const used = field.dataset.types.split(" ").includes(type.value);
+      field.hidden = !used;
+      field.querySelectorAll("input, select, textarea").forEach((input) => { input.disabled = !used; });
+    });
+  }
+  type.addEventListener("change", show);
+  show();
+})();
