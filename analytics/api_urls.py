@@ -9,6 +9,7 @@ urlpatterns = [
     path("events/<str:doc_id>", apis.EventDetailApi.as_view(), name="event-detail"),
     path("analytics/<str:panel>", apis.AnalyticsPanelApi.as_view(), name="analytics-panel"),
     path("dashboard", apis.DashboardApi.as_view(), name="dashboard-api"),
+    path("live", apis.LiveApi.as_view(), name="live-api"),
     path("fraud/alerts", fraud_apis.AlertListApi.as_view(), name="fraud-alerts"),
     path("fraud/alerts/<int:alert_id>", fraud_apis.AlertDetailApi.as_view(), name="fraud-alert"),
     path("fraud/alerts/<int:alert_id>/status", fraud_apis.AlertStatusApi.as_view(), name="fraud-alert-status"),

@@ -1,4 +1,4 @@
-"""The read-side REST API: search, export, one event, analytics panels, the operations dashboard."""
+"""The read-side REST API: search, export, one event, analytics panels, the operations dashboard, the live tail."""
 
 from zoneinfo import available_timezones
 
@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics import panels, search
+from analytics import live, panels, search
 from analytics.dashboard import dashboard
 from analytics.exports import csv_export, ndjson_export
 from analytics.filters import HTTP_STATUSES, EventFilters, check_field_name, filters_from, scoped_search
@@ -173,3 +173,51 @@ class DashboardApi(APIView):
     )
     def get(self, request: Request) -> Response:
         return Response(dashboard(user=request.user))
+
+
+# One Server-Sent Event, as OpenAPI 3.0 describes an event stream (its schema is one event's). The JSON inside
+# `data` cannot be given a schema of its own before OpenAPI 3.1 (contentSchema): the description says it.
+LIVE_EVENT_SCHEMA = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "event": {"type": "string", "enum": ["message"]},
+        "id": {"type": "string", "description": "resume position: send it back as Last-Event-ID"},
+        "retry": {"type": "integer"},
+        "data": {
+            "type": "string",
+            "description": 'one JSON object, as a search result without highlight: {"id", "index", "source"}',
+        },
+    },
+}
+
+
+class LiveApi(APIView):
+    @extend_schema(
+        summary="Follow newly indexed events (Server-Sent Events)",
+        description="A text/event-stream: one `data:` line of JSON per event, in the shape of a search result "
+        "(without highlight), within about a second of the event becoming searchable; an `id:` line with each "
+        "(send the last one back as the Last-Event-ID header, or as `cursor`, to continue without a gap or a "
+        "repeat); a comment line every 15 s when quiet. The stream ends after LIVE_STREAM_SECONDS (5 minutes) "
+        f"and the client reconnects. Same filters as search. {FIELD_FILTERS}",
+        parameters=[
+            *FILTER_PARAMETERS,
+            OpenApiParameter("cursor", str, description="where to continue, if the Last-Event-ID header is not sent"),
+            OpenApiParameter("Last-Event-ID", str, location=OpenApiParameter.HEADER, required=False),
+        ],
+        responses={(200, "text/event-stream"): LIVE_EVENT_SCHEMA, **error_responses(400, 401, 403, 503)},
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        stream = live.live_tail_open(
+            user=request.user,
+            filters=filters_from(request.query_params),
+            resume=request.headers.get("Last-Event-ID") or request.query_params.get("cursor", ""),
+        )
+        response = StreamingHttpResponse(stream, content_type="text/event-stream")
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"  # nginx (compose) passes each event on at once
+        return response
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> tuple:
+        # EventSource asks for text/event-stream only; an error before the stream starts is still the API's JSON.
+        return super().perform_content_negotiation(request, force=True)

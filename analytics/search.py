@@ -116,6 +116,12 @@ def search_page(
     }
 
 
+def search_check(*, user: AbstractBaseUser, filters: EventFilters) -> None:
+    """Run the search once for its verdict only: a query Elasticsearch refuses is a 400 that says why."""
+    # ignore_unavailable: before the first upload there is no index (nor alias) yet, and nothing wrong with the query.
+    _run(scoped_search(user, filters).extra(size=0, track_total_hits=False).params(ignore_unavailable=True))
+
+
 def count(*, user: AbstractBaseUser, filters: EventFilters) -> int:
     return scoped_search(user, filters).count()
 

@@ -6,6 +6,7 @@ from analytics.fraud import views as fraud_views
 urlpatterns = [
     path("search/", views.search_page, name="search"),
     path("search/events/<str:doc_id>/", views.event_page, name="event"),
+    path("live/", views.live_page, name="live"),
     path("analytics/", views.analytics_page, name="analytics"),
     path("dashboard/", views.dashboard_page, name="dashboard"),
     path("fraud/", fraud_views.alert_queue, name="fraud"),

@@ -1,4 +1,4 @@
-"""Search, analytics and dashboard pages: the same query builders as the API, rendered on the server."""
+"""Search, analytics, dashboard and live pages: the same query builders as the API, rendered on the server."""
 
 from urllib.parse import urlencode
 
@@ -21,6 +21,10 @@ SORTS = {
     "-amount": "Largest amount first",
     "amount": "Smallest amount first",
 }
+# Rows the live page keeps: older ones drop off the bottom as new events arrive.
+LIVE_PAGE_ROWS = 500
+# The live page's boxes; every other filter (a link's status=404, a field=value) is kept as a chip.
+LIVE_BOXES = frozenset({"q", "log_type", "stream"})
 # Fields offered for "top values"; any other field of the data works too (typed into the box).
 TOP_FIELD_CHOICES = (
     "geo.country_iso_code",
@@ -136,6 +140,32 @@ def _summary(source: dict) -> list[tuple[str, str]]:
         if value not in (None, "", {}):
             shown.append((key, str(value)[:140]))
     return shown[:6]
+
+
+@login_required
+@require_GET
+def live_page(request: HttpRequest) -> HttpResponse:
+    """The live view's filters; the browser then follows GET /api/live with the same parameters."""
+    context = {"nav": "live", "log_types": LOG_TYPE_LABELS.items(), "max_rows": LIVE_PAGE_ROWS}
+    try:
+        if response := _with_added_field_filter(request):
+            return response
+        filters = filters_from(request.GET)
+        # A query Elasticsearch would refuse is explained here, instead of a stream that will not open.
+        search.search_check(user=request.user, filters=filters)
+    except ApplicationError as error:
+        return _render_error(request, "analytics/live.html", error, context)
+    params = urlencode(filters.as_params())
+    context.update(
+        {
+            "filters": filters,
+            "stream": request.GET.get("stream", ""),
+            "field_filters": [(name, value) for name, value in filters.as_params() if name not in LIVE_BOXES],
+            "stream_url": f"/api/live?{params}",
+            "search_url": f"/search/?{params}",
+        }
+    )
+    return render(request, "analytics/live.html", context)
 
 
 @login_required

@@ -15,15 +15,16 @@ from rest_framework.views import exception_handler
 class ApplicationError(Exception):
     """An expected failure with a sentence for the user and the HTTP status that goes with it."""
 
-    def __init__(self, message: str, status_code: int = status.HTTP_400_BAD_REQUEST):
+    def __init__(self, message: str, status_code: int = status.HTTP_400_BAD_REQUEST, *, retry_after: int = 0):
         super().__init__(message)
         self.message = message
         self.status_code = status_code
+        self.retry_after = retry_after  # seconds, sent as Retry-After when set
 
 
 class ServiceUnavailable(ApplicationError):
-    def __init__(self, message: str):
-        super().__init__(message, status.HTTP_503_SERVICE_UNAVAILABLE)
+    def __init__(self, message: str, *, retry_after: int = 0):
+        super().__init__(message, status.HTTP_503_SERVICE_UNAVAILABLE, retry_after=retry_after)
 
 
 def _first_message(detail) -> str:
@@ -37,7 +38,8 @@ def _first_message(detail) -> str:
 
 def api_exception_handler(error: Exception, context: dict) -> Response | None:
     if isinstance(error, ApplicationError):
-        return Response({"success": False, "error": error.message}, status=error.status_code)
+        headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
+        return Response({"success": False, "error": error.message}, status=error.status_code, headers=headers)
     response = exception_handler(error, context)
     if response is None:
         return None

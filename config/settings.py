@@ -220,6 +220,11 @@ LOGS_ES_WAIT_SECONDS = env_int("LOGS_ES_WAIT_SECONDS", 600, minimum=10)
 LOGS_MAX_DAYS_PER_JOB = env_int("LOGS_MAX_DAYS_PER_JOB", 400, minimum=1)
 # Shards kept free for small uploads (a week of days or less): a bigger job may not create days into them.
 LOGS_SHARD_RESERVE = env_int("LOGS_SHARD_RESERVE", 100, minimum=0)
+# Live views (/live/, GET /api/live) each hold one gunicorn thread: at most this many per web process (more get
+# 503 with Retry-After), so ordinary requests keep threads; keep it well under gunicorn's --threads.
+LIVE_MAX_STREAMS = env_int("LIVE_MAX_STREAMS", 8, minimum=1)
+# A live stream ends after this many seconds and the browser (or script) reconnects with Last-Event-ID.
+LIVE_STREAM_SECONDS = env_int("LIVE_STREAM_SECONDS", 300, minimum=1)
 
 # Files this app creates (uploads, work files, the SQLite database) are readable by their owner only.
 os.umask(0o077)

@@ -42,6 +42,20 @@ def line_of(doc_id: str) -> int:
     return int(doc_id.rpartition(":")[2])
 
 
+def body_lines(body: bytes) -> tuple[int, int]:
+    """The first and last upload line in a prebuilt body of one file's documents (in line order)."""
+    first_action = body[: body.index(b"\n")]
+    # The body ends "<last action>\n<last source>\n"; source lines hold no raw newline (JSON escapes them).
+    last_action_end = body.rindex(b"\n", 0, len(body) - 1)
+    last_action = body[body.rfind(b"\n", 0, last_action_end) + 1 : last_action_end]
+    return _action_line(first_action), _action_line(last_action)
+
+
+def _action_line(action: bytes) -> int:
+    (target,) = orjson.loads(action).values()
+    return line_of(target["_id"])
+
+
 @lru_cache(maxsize=1024)
 def _action_prefix(index: str) -> bytes:
     return b'{"index":{"_index":' + orjson.dumps(index) + b',"_id":'

@@ -7,8 +7,8 @@ ingestion's own business and may change; `tests/config/test_layers.py` lets read
 
 The imports group the promised names by subject: the documents in Elasticsearch (the alias to search, the
 fields every document may carry), the field-name conventions (customer, card, device, country, category,
-verdict columns), the log type labels, job reads scoped to what a user may see, and the "job finished"
-outbox (read an event, claim it once per consumer).
+verdict columns), the log type labels, job reads scoped to what a user may see, the "job finished"
+outbox (read an event, claim it once per consumer), and the live feed of indexed batches (live tails).
 """
 
 from ingestion.documents import CANONICAL_FIELDS, NESTED_FIELDS, TEXT_SUBFIELD, day_of_daily_index, events_alias
@@ -24,6 +24,7 @@ from ingestion.field_names import (
     normalize_name,
     normalized,
 )
+from ingestion.live import IndexedBatch, live_feed_end, live_feed_read
 from ingestion.log_types import LOG_TYPE_LABELS
 from ingestion.selectors import ingest_activity, job_get, jobs_by_id, jobs_by_status, shard_budget
 from ingestion.services.events import job_event_claim, job_event_get, job_event_handled, job_events_unclaimed
@@ -40,6 +41,7 @@ __all__ = [
     "NESTED_FIELDS",
     "ORDER_FIELDS",
     "TEXT_SUBFIELD",
+    "IndexedBatch",
     "day_of_daily_index",
     "events_alias",
     "find_field",
@@ -51,6 +53,8 @@ __all__ = [
     "job_get",
     "jobs_by_id",
     "jobs_by_status",
+    "live_feed_end",
+    "live_feed_read",
     "normalize_name",
     "normalized",
     "shard_budget",

@@ -33,6 +33,8 @@ CANONICAL_FIELDS = {
     "file_id": "keyword",
     "owner": "keyword",
     "line": "long",
+    # When the document was built for indexing (UTC): live tails name a batch's documents by it.
+    "ingested_at": "date",
 }
 # Arrays of line items (an order's products) are nested documents, so each item's own category and
 # price aggregate together (a flat array would mix the categories and prices of different items).
@@ -90,6 +92,7 @@ DAILY_MAPPINGS = {
             }
         },
         "line": {"type": "long"},
+        "ingested_at": {"type": "date"},
         "message": {"type": "text"},
     },
 }

@@ -28,7 +28,8 @@ healthy() { curl -sf -o /dev/null http://127.0.0.1:8000/api/health; }
 
 start() {
   # --keep-alive 0: a refused upload's unread body is never drained, the connection just closes.
-  launch web "$BIN/gunicorn" config.wsgi --bind 127.0.0.1:8000 --workers 2 --threads 4 --timeout 600 --keep-alive 0
+  # --threads 16: a live view (/api/live) holds a thread; at most LIVE_MAX_STREAMS (8) per process do.
+  launch web "$BIN/gunicorn" config.wsgi --bind 127.0.0.1:8000 --workers 2 --threads 16 --timeout 600 --keep-alive 0
   launch worker "$BIN/celery" -A config worker --loglevel INFO --concurrency 2 -n "worker@%h"
   launch beat "$BIN/celery" -A config beat --loglevel INFO --schedule var/run/celerybeat-schedule
   # config.flower: Flower with its login on every path (its /metrics would be open otherwise).

@@ -22,7 +22,7 @@ from elasticsearch import Elasticsearch
 from config.es import get_es
 from ingestion import files, geoip
 from ingestion import repository as repo
-from ingestion.bulk import encode, iter_bodies, send, write_fallback
+from ingestion.bulk import body_lines, encode, iter_bodies, send, write_fallback
 from ingestion.chunking import Chunk, plan_chunks, write_plain_copy
 from ingestion.dispatch import dispatch_chunk
 from ingestion.documents import daily_index, ensure_index_templates
@@ -31,12 +31,13 @@ from ingestion.field_types import infer_field_types, numeric_columns, read_decim
 from ingestion.formats import FormatError, choose_encoding, is_gzip_name
 from ingestion.indices import NoShardHeadroom, daily_indices, headroom_refusal, shard_usage
 from ingestion.job import Job
+from ingestion.live import live_feed_append
 from ingestion.log_types import guess_log_type
 from ingestion.parsers import Row
 from ingestion.parsers.plain import parse_slice
 from ingestion.records import RecordError, build_document
 from ingestion.services.jobs import job_fail, job_finalize, now
-from ingestion.timestamps import find_timestamp_field, reads_day_first
+from ingestion.timestamps import find_timestamp_field, format_timestamp, reads_day_first
 
 TYPE_SAMPLE_RECORDS = 1000
 ERROR_SAMPLE = 20
@@ -304,29 +305,41 @@ def _over_day_limit(job: Job, chunk: Chunk, path: Path, accepted: set[str]) -> l
 
 @chunk_stage("enrich")
 def chunk_enrich(job: Job, chunk: Chunk) -> dict:
-    """Add GeoIP to each parsed document and write the chunk's ready-to-send _bulk body."""
+    """Add GeoIP to each parsed document, stamp it `ingested_at`, and write the chunk's ready-to-send _bulk body."""
     folder, prefix = files.work_dir(job.job_id, job.attempt), settings.LOGS_INDEX_PREFIX
     indices, geo = set(), Counter()
+    # One stamp for the chunk: with its line range it names the documents of each bulk request (the live feed).
+    ingested_at = format_timestamp(now())
     with open(folder / f"{chunk.number}.parsed", "rb") as parsed, open(folder / f"{chunk.number}.bulk", "wb") as out:
         for entry in parsed:
             line, doc = orjson.loads(entry)
             geo[geoip.enrich(doc)] += 1
+            doc["ingested_at"] = ingested_at
             index = daily_index(prefix, doc["@timestamp"])
             indices.add(index)
             out.write(encode(doc, index=index, file_id=job.file_id, line=line))
-    return {"indices": sorted(indices), "geo": dict(geo)}
+    return {"indices": sorted(indices), "geo": dict(geo), "ingested_at": ingested_at}
 
 
 @chunk_stage("index")
 def _index_chunk(job: Job, chunk: Chunk) -> dict:
     es, prefix = get_es(), settings.LOGS_INDEX_PREFIX
     ensure_index_templates(es, prefix)
-    _check_shard_headroom(es, job, chunk)
+    enriched = repo.chunk_get(job.job_id, job.attempt, chunk.number)
+    _check_shard_headroom(es, job, enriched.get("indices", []))
     indexed, rejected = 0, []
     for body in iter_bodies(str(files.work_dir(job.job_id, job.attempt) / f"{chunk.number}.bulk")):
         outcome = send(es, body)
         indexed += outcome.indexed
         rejected.extend(outcome.rejected)
+        live_feed_append(
+            owner=str(job.owner_id),
+            ingested_at=enriched.get("ingested_at", ""),
+            source_field="file_id",
+            source_value=job.file_id,
+            lines=body_lines(body),
+            count=outcome.indexed,
+        )
     if rejected:
         write_fallback(es, prefix, _fallback_rows(job, chunk, dict(rejected)))
     return {
@@ -336,10 +349,9 @@ def _index_chunk(job: Job, chunk: Chunk) -> dict:
     }
 
 
-def _check_shard_headroom(es: Elasticsearch, job: Job, chunk: Chunk) -> None:
+def _check_shard_headroom(es: Elasticsearch, job: Job, needed: list[str]) -> None:
     """Raise NoShardHeadroom when creating the chunk's new daily indices would not leave room for others."""
-    needed = set(repo.chunk_get(job.job_id, job.attempt, chunk.number).get("indices", []))
-    new = needed - daily_indices(es, settings.LOGS_INDEX_PREFIX)
+    new = set(needed) - daily_indices(es, settings.LOGS_INDEX_PREFIX)
     if not new:
         return  # the usual case: every day of the chunk has its index already
     refusal = headroom_refusal(

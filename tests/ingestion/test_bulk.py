@@ -10,6 +10,7 @@ from config.es import get_es
 from ingestion import geoip
 from ingestion.bulk import (
     TransientIndexError,
+    body_lines,
     delete_file_documents,
     document_id,
     encode,
@@ -71,6 +72,13 @@ def indexed_file(prefix, tmp_path_factory):
     indexed = send_file(path, max_docs=500)
     refresh(get_es(), prefix)
     return path, indexed
+
+
+def test_a_body_names_the_first_and_last_upload_line_it_holds(prefix, indexed_file):
+    path, _indexed = indexed_file
+
+    assert [body_lines(body) for body in iter_bodies(str(path), max_docs=800)] == [(1, 800), (801, 1600), (1601, 2000)]
+    assert body_lines(next(iter_bodies(str(path), max_docs=1))) == (1, 1)
 
 
 def test_every_row_sent_is_searchable_through_the_alias(prefix, indexed_file):
