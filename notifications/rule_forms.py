@@ -38,7 +38,7 @@ class RuleForm(forms.Form):
     status = forms.CharField(label="HTTP status", required=False, max_length=200)
     country = forms.CharField(label="Country", required=False, max_length=200)
     filters = forms.CharField(label="Other filters", required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    type = forms.ChoiceField(label="Type", choices=AlertRule.Type.choices, initial=AlertRule.Type.FREQUENCY)
+    type = forms.ChoiceField(label="Rule type", choices=AlertRule.Type.choices, initial=AlertRule.Type.FREQUENCY)
     window = forms.CharField(label="Window", max_length=20, initial="5m")
     threshold = forms.CharField(label="Threshold", required=False, max_length=30)
     field = forms.CharField(label="Field", required=False, max_length=200)

@@ -35,6 +35,11 @@ def describe(rule: AlertRule) -> str:
     return words.condition(rule_terms(rule), rule_history(rule))
 
 
+def search_terms(query: dict) -> list[tuple[str, str]]:
+    """The saved search as (parameter, its values) pairs to read: ("status", "404, 503")."""
+    return [(name, ", ".join(values) if isinstance(values, list) else values) for name, values in query.items()]
+
+
 def _rows(rules: list[AlertRule]) -> list[dict]:
     runs = selectors.last_runs(rules)
     return [
@@ -59,7 +64,11 @@ def _shown(preview: dict | None) -> dict | None:
     """A preview with its times as datetimes for the page (the first 200 fired windows listed)."""
     if preview is None:
         return None
-    rows = [{**item, "moment": dt.datetime.fromisoformat(item["at"])} for item in preview["fired"][:200]]
+    # "values" (per-value counts) is renamed: a template reading item.values would call dict.values().
+    rows = [
+        {**item, "moment": dt.datetime.fromisoformat(item["at"]), "per_value": item.get("values", {})}
+        for item in preview["fired"][:200]
+    ]
     start, end = (dt.datetime.fromisoformat(preview[name]) for name in ("from", "to"))
     return {**preview, "rows": rows, "start": start, "end": end}
 
@@ -131,6 +140,7 @@ def rule_page(request: HttpRequest, rule_id: int) -> HttpResponse:
         "state": selectors.rule_state(rule),
         "condition": describe(rule),
         "settings": rule_services.rule_settings(rule),
+        "search_terms": search_terms(rule.query),
         "channels": rule.channels.all(),
         "events": selectors.alert_event_list(user=request.user, rule_id=rule.pk)[:20],
         "runs": runs,

@@ -131,6 +131,7 @@ def test_the_pages_show_rules_their_runs_and_alert_events_with_a_link_to_search(
     assert 'data-state="firing"' in rules_page
     assert "at least 10 matching events in 5m" in rules_page
     assert rule_page.count("<tr data-run-id=") == 1
+    assert "status=404</dd>" in rule_page
     assert f'data-event-id="{event["id"]}"' in events_page
     assert event["search_url"].removeprefix("http://testserver").replace("&", "&amp;") in events_page
 
