@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from notifications import tasks
 from notifications.models import Delivery, RuleEvaluation
-from notifications.services.evaluation import rule_evaluate
+from notifications.services.evaluation import rule_evaluate, rules_due
 from tests.notifications.conftest import webhook_channel
 from tests.notifications.planted import BURST, HOUR, MINUTE, NEW_COUNTRY, SPIKE, Timeline
 
@@ -229,3 +229,19 @@ def test_state_survives_a_worker_restart_and_a_missed_hour_is_judged_in_one_run(
     assert history["count"] == 2
     assert [run["windows"] for run in history["results"]] == [12, 1]
     assert history["results"][0]["fired"] is True
+
+
+def test_beat_finds_the_rules_that_are_due_and_never_a_disabled_one(ana, planted):
+    timeline = planted["timeline"]
+    rule = make_rule(ana, None, type="frequency", query={"status": 404}, window="5m", threshold=10)
+    disabled = make_rule(ana, None, type="flatline", query={"status": 200}, window="5m", threshold=1, enabled=False)
+    lag = dt.timedelta(seconds=settings.ALERT_RULES_LAG_SECONDS, milliseconds=1)
+    run_at = timeline.at(HOUR) + lag
+
+    due_at_first = rules_due(now=run_at)
+    evaluate_at(rule, timeline, HOUR)
+
+    assert rule["id"] in due_at_first and disabled["id"] not in due_at_first
+    assert rule["id"] not in rules_due(now=run_at + 59 * dt.timedelta(seconds=1))
+    assert rule["id"] in rules_due(now=run_at + MINUTE)
+    assert rule_evaluate(rule_id=disabled["id"], now=run_at) is None
