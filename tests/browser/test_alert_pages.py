@@ -56,6 +56,7 @@ def test_a_rule_is_created_previewed_and_its_alert_event_and_delivery_shown(page
     form.get_by_role("button", name="Preview").click()
 
     preview = page.locator("#preview")
+    expect(preview).to_be_focused()
     expect(preview.locator("[data-preview-summary]")).to_contain_text("would have fired in 1 window")
     expect(preview.locator("tbody tr")).to_have_count(1)
     expect(preview.locator("tbody tr td").nth(1)).to_have_text(str(BURST))
