@@ -245,3 +245,34 @@ def test_beat_finds_the_rules_that_are_due_and_never_a_disabled_one(ana, planted
     assert rule["id"] not in rules_due(now=run_at + 59 * dt.timedelta(seconds=1))
     assert rule["id"] in rules_due(now=run_at + MINUTE)
     assert rule_evaluate(rule_id=disabled["id"], now=run_at) is None
+
+
+def test_a_fired_rule_reaches_an_email_channel_in_words_with_its_search_link(ana, planted, mailbox):
+    timeline = planted["timeline"]
+    channel = ana.post(
+        "/api/notifications/channels",
+        {"name": "On call", "kind": "email", "email": "oncall@shop.example", "events": ["rule.fired"]},
+        format="json",
+    ).json()
+    rule = make_rule(
+        ana,
+        channel,
+        name="Revenue floor",
+        type="metric",
+        query={"job_id": planted["orders_job"]},
+        window="1h",
+        field="amount",
+        metric="sum",
+        direction="below",
+        threshold=100,
+    )
+
+    evaluate_at(rule, timeline, 4 * HOUR)
+    [message] = mailbox.wait_for(1)
+    plain = message.get_body(preferencelist=("plain",)).get_content()
+    [event] = alert_events(ana, rule)
+
+    assert message["To"] == "oncall@shop.example"
+    assert '"Revenue floor" fired: the sum of amount was' in message["Subject"]
+    assert "below 100" in plain
+    assert event["search_url"] in plain
