@@ -21,6 +21,7 @@ from config.errors import ApplicationError
 RESERVED = frozenset(
     {"q", "log_type", "country", "job_id", "status", "from", "to", "owner", "sort", "page_size", "cursor"}
     | {"format", "field", "size", "tz", "precision", "page", "interval", "csrfmiddlewaretoken", "dead_page"}
+    | {"series", "sensitivity", "by"}
 )
 MAX_QUERY_LENGTH = 1000
 # The range of HTTP status codes (the API schema states it too).

@@ -105,7 +105,7 @@ def summary(search: Search) -> dict:
 # Timeline
 
 
-def _time_span(search: Search) -> tuple[dt.datetime, dt.datetime] | None:
+def time_span(search: Search) -> tuple[dt.datetime, dt.datetime] | None:
     bounds = _empty(search)
     bounds.aggs.metric("first", A("min", field="@timestamp"))
     bounds.aggs.metric("last", A("max", field="@timestamp"))
@@ -125,7 +125,7 @@ def auto_interval(span: dt.timedelta) -> str:
 
 def timeline(search: Search, interval: str | None = None) -> dict:
     """Events per interval by log type, and revenue, orders and average order per currency."""
-    span = _time_span(search)
+    span = time_span(search)
     if span is None:
         return {"interval": interval or "day", "buckets": []}
     interval = interval or auto_interval(span[1] - span[0])
@@ -297,7 +297,7 @@ def geo(search: Search, precision: int = 3) -> dict:
 
 def status(search: Search, interval: str | None = None) -> dict:
     """HTTP status classes and the error rate over time (share of 5xx, and of 4xx, per interval)."""
-    span = _time_span(search.filter(Q("exists", field="http_status")))
+    span = time_span(search.filter(Q("exists", field="http_status")))
     if span is None:
         return {"classes": [], "interval": None, "buckets": [], "empty_reason": "no HTTP status in these events"}
     interval = interval or auto_interval(span[1] - span[0])
