@@ -19,18 +19,20 @@ Pure Python over a list of bucket values, fitted afresh on every call (no traini
   exact binomial tail, turned into the z-score with the same tail probability.
 - **Score.** z = (value - expected) / spread is mapped to 0-100 as Elastic's scores are: from how unlikely it is,
   score = 12.5 x -log10(two-sided normal tail probability of z), capped at 100; so z = 2 scores 17, z = 3
-  scores 32, z = 4 scores 52, z = 5 scores 77, z = 5.73 and beyond score 100. A run of two to four buckets that
+  scores 32, z = 4 scores 52, z = 5 scores 78, z = 5.73 and beyond score 100. A run of two to four buckets that
   are each at least 1.5 spreads off in the same direction is also scored as one (their z-scores summed, over the
   square root of their number), so a silent hour of two half-hour buckets counts as the hour it is.
 - **Sensitivity** is the score a bucket needs to be an anomaly: low 75, medium 50, high 25. The band (low, high)
   is where a single bucket scores under that: expected +/- z(score) x spread.
+- **Warm-up.** The first level window (a day of buckets, for a seasonal series) only teaches the level: its
+  buckets are scored but raise no alarm, as NAB's probationary period.
 - **Short series.** Under three days there is no daily pattern to learn: the baseline is the level alone and the
   band is 1.5 times wider, and the answer says so.
 """
 
 import bisect
-import itertools
 import datetime as dt
+import itertools
 import math
 import statistics
 from collections.abc import Sequence
@@ -44,6 +46,7 @@ DAILY_SEASON_DAYS = 3
 WEEKLY_SEASON_DAYS = 21
 WEEKLY_GAIN = 0.9  # weekly slots are kept when their typical error is at most 90 % of the daily slots'
 TREND_ONLY_WIDENING = 1.5
+TREND_WINDOWS = 7
 RUN_LENGTHS = (2, 3, 4)
 RUN_MEMBER_Z = 1.5
 # A share is expected to be at least 0.5 %: one error among ten requests in a series that never had one is not
@@ -136,13 +139,31 @@ def _minus(values: Sequence[float | None], other: Sequence[float]) -> list[float
 def _decompose(values: Sequence[float | None], slots: list[int] | None, count: int, window: int) -> list[float]:
     """Expected values: level (trailing median) plus seasonal profile, refined twice."""
     if slots is None:
-        return _trailing_median(values, window)
+        return _with_trend(_trailing_median(values, window), window)
     level = _trailing_median(values, window)
     for _ in range(2):
         profile = _profile(_minus(values, level), slots, count)
         seasonal = [profile[slot] for slot in slots]
         level = _trailing_median(_minus(values, seasonal), window)
+    level = _with_trend(level, window)
     return [part + season for part, season in zip(level, seasonal, strict=True)]
+
+
+def _with_trend(level: list[float], window: int) -> list[float]:
+    """Move a trailing level (centred half a window back) to the bucket itself, along the recent trend.
+
+    The trend is the median of the last TREND_WINDOWS window-to-window changes: one level shift among them does
+    not make a trend, a steady growth does.
+    """
+    moved = []
+    for index, value in enumerate(level):
+        changes = [
+            (level[index - (back - 1) * window] - level[index - back * window]) / window
+            for back in range(1, TREND_WINDOWS + 1)
+            if index - back * window >= 0
+        ]
+        moved.append(value + _median(changes) * (window + 1) / 2 if len(changes) >= 3 else value)
+    return moved
 
 
 def _typical_error(values: Sequence[float | None], expected: list[float]) -> float:
@@ -235,20 +256,29 @@ def detect(
     times = [start + step * index for index in range(size)]
     day_slots = [_day_slot(moment, step) for moment in times] if per_day else [0] * size
     window = per_day if season != SEASON_NONE else max(MIN_POINTS, min(size // 4, 48))
+    # Non-negative series (traffic, revenue) vary by ratios: twice the traffic doubles the afternoon peak and the
+    # night alike. Their level and season are learned on log(1 + value), so a level shift keeps the day's shape.
+    logs = min(present) >= 0
+    learned = [None if value is None else math.log1p(value) for value in values] if logs else list(values)
+
+    def baseline(slots: list[int] | None, count: int) -> list[float]:
+        fitted = _decompose(learned, slots, count, window)
+        return [math.expm1(guess) for guess in fitted] if logs else fitted
+
     if season == SEASON_NONE:
-        expected = _decompose(values, None, 0, window)
+        expected = baseline(None, 0)
     else:
-        expected = _decompose(values, day_slots, per_day, window)
+        expected = baseline(day_slots, per_day)
         if season == SEASON_WEEKLY:
             week_slots = [moment.weekday() * per_day + slot for moment, slot in zip(times, day_slots, strict=True)]
-            weekly = _decompose(values, week_slots, 7 * per_day, window)
+            weekly = baseline(week_slots, 7 * per_day)
             if _typical_error(values, weekly) <= WEEKLY_GAIN * _typical_error(values, expected):
                 expected = weekly
             else:
                 season = SEASON_DAILY
     if min(present) >= 0:
         expected = [max(0.0, guess) for guess in expected]
-    return _scored(values, expected, day_slots, per_day, season, sensitivity, noise, support, step)
+    return _scored(values, expected, day_slots, per_day, season, sensitivity, noise, support, step, window)
 
 
 def _scored(
@@ -261,6 +291,7 @@ def _scored(
     noise: str,
     support: Sequence[int] | None,
     step: dt.timedelta,
+    warm_up: int,
 ) -> Fit:
     residuals = _minus(values, expected)
     present = [residual for residual in residuals if residual is not None]
@@ -292,7 +323,7 @@ def _scored(
                 low=max(0.0, low) if nonnegative else low,
                 high=expected[index] + reach * scales[index],
                 score=round(scores[index], 1) if value is not None else 0.0,
-                anomaly=value is not None and scores[index] >= threshold,
+                anomaly=value is not None and scores[index] >= threshold and index >= warm_up,
                 z=zs[index] or 0.0,
             )
         )

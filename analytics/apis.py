@@ -295,7 +295,7 @@ class AnomaliesApi(APIView):
     @extend_schema(
         summary="Anomalies in a series of the events",
         description="The series per interval with its expected band (low, high), a score 0-100 per bucket "
-        "(12.5 per decade of improbability of the robust z-score, capped at 100: z=3 scores 32, z=4 52, z=5 77) "
+        "(12.5 per decade of improbability of the robust z-score, capped at 100: z=3 scores 32, z=4 52, z=5 78) "
         "and the anomalies explained. With `by`: the same per entity, under `entities`. " + FIELD_FILTERS,
         parameters=[*FILTER_PARAMETERS, InputSerializer],
         responses={200: AnomaliesAnswerSerializer, **error_responses(400, 401, 403)},

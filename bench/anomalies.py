@@ -16,6 +16,7 @@ Runs the model in this process on series read from the files (no server). Prints
 import argparse
 import csv
 import datetime as dt
+import itertools
 import json
 import statistics
 import sys
@@ -125,13 +126,13 @@ def planted_report() -> None:
         if case["series"] == "count":
             fit = detect(case["values"], start=times[0], step=STEP, noise="poisson")
         else:
-            fit = detect(
-                case["values"], start=times[0], step=STEP, noise="binomial", support=[int(c) for c in counts]
-            )
+            fit = detect(case["values"], start=times[0], step=STEP, noise="binomial", support=[int(c) for c in counts])
         runs = _alarms(fit.points)
         hits = [run for run in runs if run[0] <= case["last"] and run[1] >= case["first"]]
         others = [run for run in runs if run not in hits and run not in clean[case["series"]]]
-        peak = max((fit.points[i] for first, last in hits for i in range(first, last + 1)), key=lambda p: p.score, default=None)
+        peak = max(
+            (fit.points[i] for first, last in hits for i in range(first, last + 1)), key=lambda p: p.score, default=None
+        )
         found += bool(hits)
         verdict = f"found, score {peak.score:g}" if peak else "MISSED"
         print(f"  {case['name']}: {verdict}; new false alarms {len(others)}")
@@ -142,7 +143,7 @@ def nab_points(path: Path) -> tuple[list[dt.datetime], list[float | None], dt.ti
     """A NAB series on a regular grid (its most common spacing); a missing timestamp is a missing value."""
     with path.open(newline="") as source:
         rows = [(dt.datetime.fromisoformat(row["timestamp"]), float(row["value"])) for row in csv.DictReader(source)]
-    gaps = Counter(later[0] - earlier[0] for earlier, later in zip(rows, rows[1:]))
+    gaps = Counter(later[0] - earlier[0] for earlier, later in itertools.pairwise(rows))
     step = gaps.most_common(1)[0][0]
     by_bucket: dict[dt.datetime, list[float]] = {}
     for moment, value in rows:
@@ -194,7 +195,10 @@ def _percent(value: float | None) -> str:
 def nab_report(root: Path, sensitivity: str) -> None:
     labels = json.loads((root / "labels" / "combined_windows.json").read_text())
     print(f"\nNAB ({root}), sensitivity {sensitivity} vs rolling 3-sigma (window: one day of buckets)")
-    print("| series | points | windows | ours: alarms, false, precision, recall | 3-sigma: alarms, false, precision, recall |")
+    print(
+        "| series | points | windows | ours: alarms, false, precision, recall "
+        "| 3-sigma: alarms, false, precision, recall |"
+    )
     print("|---|---:|---:|---|---|")
     for name in NAB_SERIES:
         times, values, step = nab_points(root / "data" / name)
@@ -208,7 +212,9 @@ def nab_report(root: Path, sensitivity: str) -> None:
             f"{row['alarms']}, {row['false']}, {_percent(row['precision'])}, {_percent(row['recall'])}"
             for row in (ours, baseline)
         ]
-        print(f"| {name.split('/')[1].removesuffix('.csv')} | {len(times):,} | {len(windows)} | {cells[0]} | {cells[1]} |")
+        print(
+            f"| {name.split('/')[1].removesuffix('.csv')} | {len(times):,} | {len(windows)} | {cells[0]} | {cells[1]} |"
+        )
 
 
 def main() -> None:

@@ -61,9 +61,9 @@ def test_the_clean_stretch_raises_no_alarm(hourly_counts):
 
 
 def test_the_answer_has_the_contract_shape(hourly_counts):
-    assert ANOMALY_KEYS <= set(hourly_counts["anomalies"][0])
+    assert set(hourly_counts["anomalies"][0]) == ANOMALY_KEYS
     for point in hourly_counts["series"]:
-        assert POINT_KEYS <= set(point)
+        assert set(point) == POINT_KEYS
         assert 0 <= point["score"] <= 100
         assert point["low"] <= point["expected"] <= point["high"]
         assert point["anomaly"] == (point["score"] >= 50)  # medium sensitivity
@@ -112,7 +112,7 @@ def test_anomalies_per_entity_follow_the_top_values_by_volume(shop):
     assert 1 < len(answer["entities"]) <= 5
     with_spike = [entity["key"] for entity in answer["entities"] if anomaly_over(entity, SPIKE)]
     assert len(with_spike) == 1
-    assert all(POINT_KEYS <= set(entity["series"][0]) for entity in answer["entities"])
+    assert all(set(entity["series"][0]) == POINT_KEYS for entity in answer["entities"])
 
 
 def test_another_user_sees_no_series_of_mine(shop, celery_worker):
