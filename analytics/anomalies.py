@@ -60,8 +60,10 @@ BY_ENTITIES = 5
 # Explaining an anomaly costs one aggregation: the highest-scored ones get it.
 MAX_EXPLAINED = 10
 BASELINE_WINDOWS = 7
-# A driver is named when one value carries at least this share of the change.
+# A driver is named when one value carries at least this share of the change, and at least DRIVER_EXCESS more
+# than its usual share: when everything drops alike (a silent hour), the biggest value is no explanation.
 DRIVER_SHARE = 0.4
+DRIVER_EXCESS = 0.2
 DRIVER_DIMENSIONS = ("geo.country_iso_code", "log_type", "http_status")
 PAYMENT_FIELDS = ("payment_method", "payment_type", "payment")
 DIMENSION_NAMES = {"geo.country_iso_code": "country", "log_type": "log type", "http_status": "HTTP status"}
@@ -333,7 +335,8 @@ def _drivers(
             continue
         key = max(change, key=lambda item: change[item] * direction)
         share = min(1.0, change[key] / total)
-        if share >= DRIVER_SHARE:
+        usual = before.get(key, 0.0) / sum(before.values()) if sum(before.values()) else 0.0
+        if share >= DRIVER_SHARE and share - usual >= DRIVER_EXCESS:
             phrases.append((share, f"{DIMENSION_NAMES.get(name, name)} {key}"))
     phrases.sort(reverse=True)
     word = "rise" if direction > 0 else "drop"

@@ -123,6 +123,12 @@ def auto_interval(span: dt.timedelta) -> str:
     return INTERVALS[-1][0]
 
 
+def timeline_interval(search: Search) -> str | None:
+    """The interval the timeline picks for these events by itself (None: no events)."""
+    span = time_span(search)
+    return auto_interval(span[1] - span[0]) if span else None
+
+
 def timeline(search: Search, interval: str | None = None) -> dict:
     """Events per interval by log type, and revenue, orders and average order per currency."""
     span = time_span(search)
