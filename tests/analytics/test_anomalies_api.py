@@ -8,9 +8,8 @@ import pytest
 from analytics.anomalies import latest_anomaly
 from analytics.filters import EventFilters
 from tests.analytics.conftest import client_for
-from tests.analytics.planted import CLEAN, DIP, ERROR_BURST, HOUR, SILENT, SPIKE, planted_web_logs
-from tests.conftest import fresh_user_id
-from tests.helpers import upload_and_wait
+from tests.analytics.planted import CLEAN, DIP, ERROR_BURST, HOUR, SILENT, SPIKE
+from tests.conftest import PLANTED_OWNER_ID, fresh_user_id
 
 pytestmark = pytest.mark.django_db(transaction=True)
 POINT_KEYS = {"t", "value", "expected", "low", "high", "score", "anomaly"}
@@ -22,12 +21,9 @@ def iso(moment: dt.datetime) -> str:
 
 
 @pytest.fixture(scope="module")
-def shop(celery_worker):
-    """A shop owner with the planted series, and a job id to scope to."""
-    owner = client_for(fresh_user_id(), "shopkeeper")
-    upload, job = upload_and_wait(owner, "web_access_planted.ndjson", planted_web_logs())
-    assert job["counts"]["indexed"] == job["counts"]["total_lines"]
-    return owner, upload
+def shop(planted_upload):
+    """The shop owner with the planted series, and the upload to scope to."""
+    return client_for(PLANTED_OWNER_ID, "keeper"), planted_upload
 
 
 @pytest.fixture(scope="module")

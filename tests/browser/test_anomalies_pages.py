@@ -3,23 +3,15 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.analytics.conftest import client_for
-from tests.analytics.planted import planted_web_logs
 from tests.browser.conftest import PASSWORD, screenshot, sign_in
-from tests.helpers import upload_and_wait
+from tests.conftest import PLANTED_OWNER_ID
 
 pytestmark = pytest.mark.django_db(transaction=True)
-KEEPER_ID = 900_170
-
-
-@pytest.fixture(scope="module")
-def planted_upload(celery_worker):
-    return upload_and_wait(client_for(KEEPER_ID, "keeper"), "web_access_planted.ndjson", planted_web_logs())[0]
 
 
 @pytest.fixture
 def keeper(planted_upload, django_user_model):
-    django_user_model.objects.create_user(id=KEEPER_ID, username="keeper", password=PASSWORD)
+    django_user_model.objects.create_user(id=PLANTED_OWNER_ID, username="keeper", password=PASSWORD)
     return planted_upload
 
 
