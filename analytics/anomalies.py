@@ -281,7 +281,7 @@ def _baseline_ranges(fit: Fit, start: dt.datetime, end: dt.datetime, first_time:
     return ranges
 
 
-def _driver_values(series: Series, bucket: object, field: str | None) -> dict[str, float]:
+def _driver_values(series: Series, bucket: object) -> dict[str, float]:
     values = {}
     for item in bucket.buckets:
         if series.kind == "error_rate":
@@ -325,8 +325,8 @@ def _drivers(
     buckets = search.execute().aggregations.parts.buckets
     phrases = []
     for name in dimensions:
-        now = _driver_values(series, buckets.window[name], field)
-        before = _driver_values(series, buckets.baseline[name], field)
+        now = _driver_values(series, buckets.window[name])
+        before = _driver_values(series, buckets.baseline[name])
         if len(set(now) | set(before)) < 2:
             continue
         change = {key: now.get(key, 0.0) - before.get(key, 0.0) / len(baseline) for key in set(now) | set(before)}
@@ -420,11 +420,13 @@ def series_anomalies(
     sensitivity: str = "medium",
     by: str | None = None,
     until: dt.datetime | None = None,
+    explain: bool = True,
 ) -> dict:
     """The series over the user's events matching the filters, its expected band and its anomalies explained.
 
     With `by`, the same for each of the top BY_ENTITIES values of that field (by number of events). With
     `until` (an alert rule's "now"), the series runs to the last bucket complete by then, empty buckets included.
+    Without `explain`, the explanations name no drivers (spares their aggregations, e.g. for a chart's band).
     """
     if sensitivity not in SENSITIVITY_SCORES:
         raise ApplicationError(f"sensitivity: one of {', '.join(SENSITIVITY_SCORES)}")
@@ -446,7 +448,9 @@ def series_anomalies(
     if span is None:
         empty = {"series": [], "anomalies": [], "season": SEASON_NONE, "note": "no events in this range"}
         return {**answer, "by": by, "entities": []} if by else {**answer, **empty}
-    context = _Context(parsed, field, _unit(parsed, base), step, _dimensions(parsed, by_field, filters))
+    context = _Context(
+        parsed, field, _unit(parsed, base), step, _dimensions(parsed, by_field, filters) if explain else []
+    )
     search = base.extra(size=0)
     histogram = _histogram(parsed, field, name, *span)
     if by_field is None:

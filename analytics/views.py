@@ -251,7 +251,9 @@ def _timeline_band(request: HttpRequest, filters: EventFilters) -> dict | None:
     interval = TIMELINE_BAND_INTERVALS.get(panels.timeline_interval(scoped_search(request.user, filters)))
     if interval is None:
         return None
-    answer = anomalies.series_anomalies(user=request.user, filters=filters, series="count", interval=interval)
+    answer = anomalies.series_anomalies(
+        user=request.user, filters=filters, series="count", interval=interval, explain=False
+    )
     points = answer["series"]
     return {
         "times": [point["t"][:16] for point in points],
