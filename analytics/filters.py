@@ -22,6 +22,7 @@ RESERVED = frozenset(
     {"q", "log_type", "country", "job_id", "status", "from", "to", "owner", "sort", "page_size", "cursor"}
     | {"format", "field", "size", "tz", "precision", "page", "interval", "csrfmiddlewaretoken", "dead_page"}
     | {"add_field", "add_value"}  # the pages' "filter on any field" pair, which becomes a field=value parameter
+    | {"series", "sensitivity", "by"}
 )
 MAX_QUERY_LENGTH = 1000
 # The range of HTTP status codes (the API schema states it too).

@@ -90,7 +90,7 @@ def summary(search: Search) -> dict:
 # Timeline
 
 
-def _time_span(search: Search) -> tuple[dt.datetime, dt.datetime] | None:
+def time_span(search: Search) -> tuple[dt.datetime, dt.datetime] | None:
     span, _ = _time_span_and_currencies(search)
     return span
 
@@ -114,6 +114,12 @@ def auto_interval(span: dt.timedelta) -> str:
         if span / length <= MAX_TIMELINE_BUCKETS:
             return name
     return INTERVALS[-1][0]
+
+
+def timeline_interval(search: Search) -> str | None:
+    """The interval the timeline picks for these events by itself (None: no events)."""
+    span = time_span(search)
+    return auto_interval(span[1] - span[0]) if span else None
 
 
 def _grouped_orders_per_bucket(totals: list[orders.OrderTotal], starts: list[int]) -> dict[tuple[int, str | None], int]:
@@ -378,7 +384,7 @@ def geo(search: Search, precision: int = 3) -> dict:
 
 def status(search: Search, interval: str | None = None) -> dict:
     """HTTP status classes and the error rate over time (share of 5xx, and of 4xx, per interval)."""
-    span = _time_span(search.filter(Q("exists", field="http_status")))
+    span = time_span(search.filter(Q("exists", field="http_status")))
     if span is None:
         return {"classes": [], "interval": None, "buckets": [], "empty_reason": "no HTTP status in these events"}
     interval = interval or auto_interval(span[1] - span[0])

@@ -8,9 +8,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from analytics import search
+from analytics import anomalies, panels, search
 from analytics.dashboard import dashboard
-from analytics.filters import RESERVED, EventFilters, check_field_name, filters_from
+from analytics.filters import RESERVED, EventFilters, check_field_name, filters_from, scoped_search
 from analytics.selectors import page_panels, panels_get
 from analytics.templatetags.analytics_format import currency_label
 from config.errors import ApplicationError
@@ -32,6 +32,17 @@ TOP_CURRENCIES = 5
 LIVE_PAGE_ROWS = 500
 # The live page's boxes; every other filter (a link's status=404, a field=value) is kept as a chip.
 LIVE_BOXES = frozenset({"q", "log_type", "stream"})
+# The timeline's calendar intervals that have a fixed twin for the anomaly band (weeks and months do not).
+TIMELINE_BAND_INTERVALS = {"minute": "1m", "hour": "1h", "day": "1d"}
+# Series offered on the anomalies page; any other (avg:<field>...) works too, typed into the box.
+ANOMALY_SERIES = {
+    "count": "Events",
+    "error_rate": "Error rate (5xx)",
+    "sum:amount": "Revenue",
+    "avg:amount": "Average amount",
+    "cardinality:user_id": "Distinct customers",
+}
+ANOMALY_BY_CHOICES = ("geo.country_iso_code", "log_type", "http_status", "host", "product_category")
 # Fields offered for "top values"; any other field of the data works too (typed into the box).
 TOP_FIELD_CHOICES = (
     "geo.country_iso_code",
@@ -272,6 +283,7 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
     except ApplicationError as error:
         return _render_error(request, "analytics/analytics.html", error, context)
     data.setdefault("top", {"field": top_typed, "values": [], "other": 0, "missing": None, "empty_reason": None})
+    data["band"] = _timeline_band(request, filters)
     revenue_rows, currency_bars = _revenue_rows(data), _currency_bars(data["summary"]["currencies"])
     context.update(
         {
@@ -307,6 +319,26 @@ def _currency_bars(currencies: list[dict]) -> list[dict]:
     return bars
 
 
+def _timeline_band(request: HttpRequest, filters: EventFilters) -> dict | None:
+    """The expected band of the events over time and its anomalies, per bucket of the timeline (same interval)."""
+    interval = TIMELINE_BAND_INTERVALS.get(panels.timeline_interval(scoped_search(request.user, filters)))
+    if interval is None:
+        return None
+    answer = anomalies.series_anomalies(
+        user=request.user, filters=filters, series="count", interval=interval, explain=False
+    )
+    points = answer["series"]
+    return {
+        "times": [point["t"][:16] for point in points],
+        "low": [point["low"] for point in points],
+        "high": [point["high"] for point in points],
+        "expected": [point["expected"] for point in points],
+        "anomalies": [point["value"] if point["anomaly"] else None for point in points],
+        "count": len(answer["anomalies"]),
+        "note": answer["note"],
+    }
+
+
 def _heat_rows(heatmap: dict) -> list[tuple[str, list[tuple[int, int]]]]:
     """Weekday rows of (count, shade 0-9): the heatmap is an HTML table, readable without a chart."""
     top = heatmap["max"] or 1
@@ -323,3 +355,45 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
     context = {"nav": "dashboard", "board": board, "total_jobs": sum(board["jobs_by_status"].values())}
     template = "analytics/_dashboard_body.html" if request.htmx else "analytics/dashboard.html"
     return render(request, template, context)
+
+
+@login_required
+@require_GET
+def anomalies_page(request: HttpRequest) -> HttpResponse:
+    """Anomalies of a series, explained, each with a link to search over its window."""
+    context = {
+        "nav": "anomalies",
+        "series_choices": ANOMALY_SERIES,
+        "by_choices": ANOMALY_BY_CHOICES,
+        "sensitivities": ("low", "medium", "high"),
+        "series": request.GET.get("series") or "count",
+        "sensitivity": request.GET.get("sensitivity") or "medium",
+        "by": request.GET.get("by", ""),
+        "log_types": LOG_TYPE_LABELS.items(),
+    }
+    try:
+        filters = filters_from(request.GET)
+        context.update(_filter_context(request, filters))
+        answer = anomalies.series_anomalies(
+            user=request.user,
+            filters=filters,
+            series=context["series"],
+            sensitivity=context["sensitivity"],
+            by=context["by"] or None,
+        )
+    except ApplicationError as error:
+        return _render_error(request, "analytics/anomalies.html", error, context)
+    groups = answer["entities"] if context["by"] else [{"key": None, **answer}]
+    for group in groups:
+        for anomaly in group["anomalies"]:
+            anomaly["search_url"] = _window_search(filters, anomaly, context["by"], group["key"])
+    context.update({"answer": answer, "groups": groups, "total": sum(len(group["anomalies"]) for group in groups)})
+    return render(request, "analytics/anomalies.html", context)
+
+
+def _window_search(filters: EventFilters, anomaly: dict, by: str, key: str | None) -> str:
+    """/search/ over the anomaly's window with the page's filters (and the entity, per entity)."""
+    params = [(name, value) for name, value in filters.as_params() if name not in ("from", "to")]
+    params += [("from", anomaly["from"]), ("to", anomaly["to"])]
+    params += [(by, key)] if key is not None else []
+    return "/search/?" + urlencode(params)

@@ -34,15 +34,30 @@
 
   const buckets = data.timeline.buckets;
   const types = [...new Set(buckets.flatMap((bucket) => Object.keys(bucket.by_log_type)))];
+  // The expected band (filled between low and high) and the anomalous buckets, over the stacked bars. Each line
+  // has a stack of its own so that it is drawn at its value, not on top of the bars.
+  const band = data.band && data.band.times.length === buckets.length ? data.band : null;
+  const bandLines = band
+    ? [
+        { type: "line", label: "Expected (low)", data: band.low, stack: "low", borderColor: "rgba(73,80,87,.5)",
+          borderWidth: 1, pointRadius: 0, fill: false, order: -1 },
+        { type: "line", label: "Expected band", data: band.high, stack: "high", borderColor: "rgba(73,80,87,.5)",
+          backgroundColor: "rgba(73,80,87,.15)", borderWidth: 1, pointRadius: 0, fill: "-1", order: -1 },
+        { type: "line", label: "Anomaly", data: band.anomalies, stack: "anomaly", showLine: false,
+          pointRadius: 6, pointStyle: "triangle", borderColor: "#c92a2a", backgroundColor: "#c92a2a", order: -2 },
+      ]
+    : [];
   draw("chart-timeline", {
     type: "bar",
     data: {
       labels: buckets.map((bucket) => label(bucket.time)),
-      datasets: types.map((type, index) => ({
-        label: type,
-        data: buckets.map((bucket) => bucket.by_log_type[type] || 0),
-        backgroundColor: palette[index % palette.length],
-      })),
+      datasets: types
+        .map((type, index) => ({
+          label: type,
+          data: buckets.map((bucket) => bucket.by_log_type[type] || 0),
+          backgroundColor: palette[index % palette.length],
+        }))
+        .concat(bandLines),
     },
     options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } },
   });

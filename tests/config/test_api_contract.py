@@ -222,9 +222,17 @@ parameters = {{ "path.rule_id" = {value(ids["delete_rule_id"])} }}
 # A schema-valid request these operations may still refuse with their documented 400 that says why, because
 # JSON Schema cannot state the rule: what makes a log file (a known extension, a timestamp field); the query
 # syntax (q), ISO 8601 or date math (from, to), a field name (sort, field), a time zone (tz), a live position
-# this API gave out (cursor, Last-Event-ID); a dismissal needs a note.
+# this API gave out (cursor, Last-Event-ID), a field of the events (an anomaly series' or by's) and a number
+# of buckets (interval over from-to); a dismissal needs a note.
 [[operations]]
-include-path = ["/api/logs/upload", "/api/search", "/api/search/export", "/api/analytics/{{panel}}", "/api/live"]
+include-path = [
+    "/api/logs/upload",
+    "/api/search",
+    "/api/search/export",
+    "/api/analytics/{{panel}}",
+    "/api/live",
+    "/api/anomalies",
+]
 checks.positive_data_acceptance.expected-statuses = ["2XX", 400, 401, 403, 404, 413, 429]
 
 [[operations]]
