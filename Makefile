@@ -6,7 +6,7 @@ VENV_STAMP := var/venv/.installed
 VENDOR_STAMP := var/vendor/.installed
 export PATH := $(CURDIR)/var/venv/bin:$(PATH)
 
-.PHONY: run stop services stop-services test lint format demo bench install browser
+.PHONY: run stop services stop-services test lint format demo bench bench-anomalies install browser
 
 install: $(VENV_STAMP) $(VENDOR_STAMP)
 
@@ -92,6 +92,10 @@ bench: install .env
 	@set -a; . ./.env; set +a; \
 	token=$$($(PY) manage.py create_api_token bench) && \
 	LOGS_API_TOKEN=$$token $(PY) bench/ingest.py && LOGS_API_TOKEN=$$token $(PY) bench/read_side.py
+
+# The anomaly model on planted anomalies in the shared data and, with NAB=<path to a NAB checkout>, on NAB.
+bench-anomalies: install
+	$(PY) bench/anomalies.py $(if $(NAB),--nab $(NAB))
 
 lint: install
 	$(PY) -m ruff format --check .

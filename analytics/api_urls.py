@@ -8,6 +8,7 @@ urlpatterns = [
     path("search/export", apis.SearchExportApi.as_view(), name="search-export"),
     path("events/<str:doc_id>", apis.EventDetailApi.as_view(), name="event-detail"),
     path("analytics/<str:panel>", apis.AnalyticsPanelApi.as_view(), name="analytics-panel"),
+    path("anomalies", apis.AnomaliesApi.as_view(), name="anomalies-api"),
     path("dashboard", apis.DashboardApi.as_view(), name="dashboard-api"),
     path("live", apis.LiveApi.as_view(), name="live-api"),
     path("fraud/alerts", fraud_apis.AlertListApi.as_view(), name="fraud-alerts"),

@@ -1,6 +1,4 @@
-"""The read-side REST API: search, export, one event, analytics panels, the operations dashboard, the live tail."""
-
-from zoneinfo import available_timezones
+"""The read-side REST API: search, export, one event, analytics panels, anomalies, the dashboard, the live tail."""
 
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -10,11 +8,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics import live, panels, search
+from analytics import anomalies, live, panels, search
 from analytics.dashboard import dashboard
 from analytics.exports import csv_export, ndjson_export
-from analytics.filters import HTTP_STATUSES, EventFilters, check_field_name, filters_from, scoped_search
-from config.errors import ApplicationError, error_responses
+from analytics.filters import HTTP_STATUSES, filters_from
+from analytics.selectors import panel_get
+from config.errors import error_responses
 
 FILTER_PARAMETERS = [
     OpenApiParameter("q", str, description='simple_query_string syntax: words, "phrases", -not, a|b, prefix*'),
@@ -141,28 +140,8 @@ class AnalyticsPanelApi(APIView):
     def get(self, request: Request, panel: str) -> Response:
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        return Response(panel_data(request, panel, params.validated_data))
-
-
-def panel_data(request: Request, panel: str, options: dict, filters: EventFilters | None = None) -> dict:
-    """One panel for the request's user and filters; the pages call this too."""
-    if panel not in panels.PANELS:
-        raise ApplicationError(f"No panel '{panel}'; panels: {', '.join(panels.PANELS)}", 404)
-    base = scoped_search(request.user, filters if filters is not None else filters_from(request.query_params))
-    if panel == "top":
-        if not options.get("field"):
-            raise ApplicationError("field: which field's top values? e.g. field=geo.country_iso_code")
-        return panels.top(base, check_field_name(options["field"]), options.get("size", 10))
-    if panel in ("timeline", "status"):
-        return getattr(panels, panel)(base, options.get("interval"))
-    if panel == "geo":
-        return panels.geo(base, options.get("precision", 3))
-    if panel == "heatmap":
-        zone = options.get("tz", "UTC")
-        if zone not in available_timezones():
-            raise ApplicationError(f"tz: '{zone[:40]}' is not a time zone (e.g. Europe/Paris)")
-        return panels.heatmap(base, zone)
-    return panels.PANELS[panel](base)
+        filters = filters_from(request.query_params)
+        return Response(panel_get(user=request.user, filters=filters, name=panel, options=params.validated_data))
 
 
 class DashboardApi(APIView):
@@ -222,3 +201,89 @@ class LiveApi(APIView):
     def perform_content_negotiation(self, request: Request, force: bool = False) -> tuple:
         # EventSource asks for text/event-stream only; an error before the stream starts is still the API's JSON.
         return super().perform_content_negotiation(request, force=True)
+
+
+class AnomalyPointSerializer(serializers.Serializer):
+    t = serializers.DateTimeField(help_text="the bucket's start (UTC)")
+    value = serializers.FloatField(allow_null=True, help_text="null: nothing to measure in the bucket")
+    expected = serializers.FloatField()
+    low = serializers.FloatField(help_text="the expected band: a bucket outside it is an anomaly")
+    high = serializers.FloatField()
+    score = serializers.FloatField(min_value=0, max_value=100)
+    anomaly = serializers.BooleanField()
+
+
+class AnomalySerializer(serializers.Serializer):
+    from_ = serializers.DateTimeField(help_text="start of the first unusual bucket")
+    to = serializers.DateTimeField(help_text="end of the last unusual bucket")
+    peak = serializers.DateTimeField(help_text="start of the highest-scored bucket")
+    value = serializers.FloatField(help_text="the peak's value")
+    expected = serializers.FloatField()
+    score = serializers.FloatField(min_value=0, max_value=100)
+    direction = serializers.ChoiceField(choices=["up", "down"])
+    explanation = serializers.CharField()
+
+    def get_fields(self) -> dict:
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+
+class AnomalySeriesFields(serializers.Serializer):
+    series = AnomalyPointSerializer(many=True)
+    anomalies = AnomalySerializer(many=True)
+    season = serializers.ChoiceField(
+        choices=["hour of week", "hour of day", "none", "pooled share of the week before"],
+        help_text="what the baseline learned",
+    )
+    note = serializers.CharField(allow_null=True, help_text="why the baseline is simpler than usual, if it is")
+
+
+class AnomalyEntitySerializer(AnomalySeriesFields):
+    key = serializers.CharField(help_text="the `by` field's value")
+
+
+class AnomaliesAnswerSerializer(serializers.Serializer):
+    interval = serializers.CharField(help_text="the bucket length, e.g. 30m")
+    series_name = serializers.CharField(help_text="the series in words, e.g. revenue")
+    series = AnomalyPointSerializer(many=True, required=False, help_text="without by")
+    anomalies = AnomalySerializer(many=True, required=False, help_text="without by")
+    season = serializers.CharField(required=False, help_text="without by: what the baseline learned")
+    note = serializers.CharField(required=False, allow_null=True, help_text="without by")
+    by = serializers.CharField(required=False, help_text="with by: the field")
+    entities = AnomalyEntitySerializer(many=True, required=False, help_text="with by: the top values by events")
+
+
+class AnomaliesApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        series = serializers.CharField(
+            required=False,
+            default="count",
+            help_text="count, error_rate (share of 5xx among events with an HTTP status), sum:<field>, "
+            "avg:<field>, max:<field>, cardinality:<field>",
+        )
+        interval = serializers.ChoiceField(
+            choices=[name for name, _ in anomalies.INTERVALS],
+            required=False,
+            help_text="bucket length; by default the natural spacing of the data",
+        )
+        sensitivity = serializers.ChoiceField(choices=["low", "medium", "high"], default="medium")
+        by = serializers.CharField(
+            required=False, help_text=f"a field: anomalies per value, top {anomalies.BY_ENTITIES}"
+        )
+
+    @extend_schema(
+        summary="Anomalies in a series of the events",
+        description="The series per interval with its expected band (low, high), a score 0-100 per bucket "
+        "(12.5 per decade of improbability of the robust z-score, capped at 100: z=3 scores 32, z=4 52, z=5 78) "
+        "and the anomalies explained. With `by`: the same per entity, under `entities`. " + FIELD_FILTERS,
+        parameters=[*FILTER_PARAMETERS, InputSerializer],
+        responses={200: AnomaliesAnswerSerializer, **error_responses(400, 401, 403)},
+    )
+    def get(self, request: Request) -> Response:
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        answer = anomalies.series_anomalies(
+            user=request.user, filters=filters_from(request.query_params), **params.validated_data
+        )
+        return Response(answer)

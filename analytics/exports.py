@@ -10,6 +10,8 @@ from ingestion.contract import CANONICAL_FIELDS
 
 # The CSV header is taken from the fields of the first this-many hits; later fields go to `other_fields`.
 HEADER_SAMPLE = 5000
+# Column names this export writes itself, never taken from a file: the header shows them as they are.
+OWN_COLUMNS = frozenset({"id", "index", "other_fields", *CANONICAL_FIELDS})
 
 
 def flatten(source: dict, prefix: str = "") -> dict[str, object]:
@@ -44,7 +46,7 @@ def csv_export(hits: Iterator[dict]) -> Iterator[str]:
                 orjson.dumps(extra).decode() if extra else "",
             ]
 
-    return csv_lines(["id", "index", *columns, "other_fields"], rows())
+    return csv_lines(["id", "index", *columns, "other_fields"], rows(), own_names=OWN_COLUMNS)
 
 
 def ndjson_export(hits: Iterator[dict]) -> Iterator[bytes]:

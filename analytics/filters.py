@@ -21,6 +21,8 @@ from config.errors import ApplicationError
 RESERVED = frozenset(
     {"q", "log_type", "stream", "country", "job_id", "status", "from", "to", "owner", "sort", "page_size", "cursor"}
     | {"format", "field", "size", "tz", "precision", "page", "interval", "csrfmiddlewaretoken", "dead_page"}
+    | {"add_field", "add_value"}  # the pages' "filter on any field" pair, which becomes a field=value parameter
+    | {"series", "sensitivity", "by"}
 )
 MAX_QUERY_LENGTH = 1000
 # The range of HTTP status codes (the API schema states it too).
@@ -58,7 +60,9 @@ class EventFilters:
 
 def check_field_name(name: str) -> str:
     if not _FIELD_NAME.fullmatch(name):
-        raise ApplicationError(f"'{name[:60]}' is not a field name")
+        raise ApplicationError(
+            f"'{name[:60]}' is not a field name: use letters, digits, _ @ . - and no spaces (e.g. geo.country_iso_code)"
+        )
     return name
 
 

@@ -4,13 +4,14 @@ No scripts and no pipeline aggregations: the local Elasticsearch has neither, so
 percentiles and the weekday x hour fold are computed here from plain aggregations.
 """
 
+import bisect
 import datetime as dt
-import math
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from elasticsearch_dsl import A, Q, Search
 
+from analytics import orders
 from analytics.mapping import FieldMap, field_map
 from config.errors import ApplicationError
 from ingestion.contract import CATEGORY_FIELDS, NESTED_FIELDS
@@ -28,8 +29,8 @@ INTERVALS = (
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 PRICE_FIELDS = ("price", "unit_price", "base_price", "taxful_price", "amount")
 STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
-# Exact enough: t-digest keeps every value of up to this many documents, and guesses well beyond.
-PERCENTILE_COMPRESSION = 1000
+# The timeline splits orders and revenue by this many currencies (those with the most lines).
+TIMELINE_CURRENCIES = 5
 MAX_CARDINALITY_PRECISION = 40000
 
 
@@ -44,76 +45,68 @@ def _empty(search: Search) -> Search:
 # Summary
 
 
-def _kth_smallest(search: Search, field: str, k: int, guess: float) -> float:
-    """The exact k-th smallest value of `field` (1-based), found from a close guess with a count and a short walk."""
-    below = search.filter(Q("range", **{field: {"lt": guess}})).count()
-    if below < k:
-        rest = search.filter(Q("range", **{field: {"gte": guess}})).sort({field: "asc"}).source([field])
-        offset = k - 1 - below
-    else:
-        rest = search.filter(Q("range", **{field: {"lt": guess}})).sort({field: "desc"}).source([field])
-        offset = below - k
-    # A close guess keeps the offset small; from+size beyond 10,000 would be refused by Elasticsearch.
-    hits = rest.extra(from_=min(offset, 9999), size=1, track_total_hits=False).execute().hits
-    return hits[0][field] if hits else guess
-
-
-def exact_percentile(search: Search, field: str, percent: float, count: int, guess: float | None) -> float | None:
-    """The nearest-rank percentile: the value at rank ceil(p/100 * n) of the sorted values."""
-    if not count or guess is None:
-        return None
-    return _kth_smallest(search, field, max(1, math.ceil(percent / 100 * count)), guess)
+def _order_values(base: Search, main: dict, totals: list[orders.OrderTotal] | None) -> tuple[list[float], Search, int]:
+    """The main currency's per-order totals in memory, and its single-line orders left in the index."""
+    sales = base.filter(orders.SALE).filter(orders.currency_query(main["currency"]))
+    if totals is None:
+        return [], sales, main["lines"]
+    grouped = sorted(t.total for t in totals if t.currency == main["currency"] and not t.cancelled)
+    return grouped, sales.filter(orders.WITHOUT_ORDER_ID), main["orders"] - len(grouped)
 
 
 def summary(search: Search) -> dict:
-    """Events, orders (events with an amount), revenue, average and exact median/95th percentile, uniques."""
+    """Events, customers, visitors; orders per currency (line items grouped by order id), the main currency first."""
     base = search.extra(size=0)
     search = _empty(search)
-    search.aggs.metric("amount", A("stats", field="amount"))
-    search.aggs.metric(
-        "guess", A("percentiles", field="amount", percents=[50, 95], tdigest={"compression": PERCENTILE_COMPRESSION})
-    )
     search.aggs.metric("customers", A("cardinality", field="user_id", precision_threshold=MAX_CARDINALITY_PRECISION))
     search.aggs.metric("visitors", A("cardinality", field="ip", precision_threshold=MAX_CARDINALITY_PRECISION))
     search.aggs.metric("first", A("min", field="@timestamp"))
     search.aggs.metric("last", A("max", field="@timestamp"))
-    search.aggs.bucket("currencies", A("terms", field="currency", size=20)).metric("revenue", A("sum", field="amount"))
+    orders.add_currency_aggs(search.aggs)
+    orders.add_repeat_check(search.aggs)
     response = search.execute()
     aggs = response.aggregations
-    orders = aggs.amount.count
-    guesses = aggs.guess.values.to_dict()
+    totals = orders.order_totals(base) if orders.has_repeats(aggs) else None
+    groups = [orders.group_figures(currency, group, totals) for currency, group in orders.currency_groups(aggs)]
+    groups.sort(key=lambda group: (-group["orders"], -group["lines"], group["currency"] or ""))
+    main = groups[0] if groups else orders.no_orders()
+    grouped, single, single_count = _order_values(base, main, totals) if groups else ([], base, 0)
+    median, p95 = orders.order_median_and_p95(grouped, single, single_count)
     return {
         "events": response.hits.total.value,
-        "orders": orders,
-        "revenue": _round(aggs.amount.sum) if orders else 0.0,
-        "average_order": _round(aggs.amount.avg),
-        "median_order": _round(exact_percentile(base, "amount", 50, orders, guesses.get("50.0"))),
-        "p95_order": _round(exact_percentile(base, "amount", 95, orders, guesses.get("95.0"))),
-        "min_order": _round(aggs.amount.min),
-        "max_order": _round(aggs.amount.max),
+        **main,
+        # Every line with an amount, of every currency (main["lines"] counts the main currency's sales).
+        "lines": sum(group["lines"] + group["cancelled_lines"] for group in groups),
+        "median_order": _round(median),
+        "p95_order": _round(p95),
         "customers": aggs.customers.value,
         "visitors": aggs.visitors.value,
         "first_event": aggs.first.value_as_string if aggs.first.value is not None else None,
         "last_event": aggs.last.value_as_string if aggs.last.value is not None else None,
-        "currencies": [
-            {"currency": bucket.key, "orders": bucket.doc_count, "revenue": _round(bucket.revenue.value)}
-            for bucket in aggs.currencies.buckets
-        ],
+        "currencies": groups,
     }
 
 
 # Timeline
 
 
-def _time_span(search: Search) -> tuple[dt.datetime, dt.datetime] | None:
+def time_span(search: Search) -> tuple[dt.datetime, dt.datetime] | None:
+    span, _ = _time_span_and_currencies(search)
+    return span
+
+
+def _time_span_and_currencies(search: Search) -> tuple[tuple[dt.datetime, dt.datetime] | None, list[str]]:
+    """The first and last event, and the currencies with the most lines (those the timeline splits by)."""
     bounds = _empty(search)
     bounds.aggs.metric("first", A("min", field="@timestamp"))
     bounds.aggs.metric("last", A("max", field="@timestamp"))
+    with_amount = bounds.aggs.bucket("with_amount", A("filter", Q("exists", field="amount")))
+    with_amount.bucket("currencies", A("terms", field="currency", size=TIMELINE_CURRENCIES))
     aggs = bounds.execute().aggregations
     if aggs.first.value is None:
-        return None
+        return None, []
     first, last = (dt.datetime.fromtimestamp(value / 1000, dt.UTC) for value in (aggs.first.value, aggs.last.value))
-    return first, last
+    return (first, last), [bucket.key for bucket in aggs.with_amount.currencies.buckets]
 
 
 def auto_interval(span: dt.timedelta) -> str:
@@ -123,44 +116,78 @@ def auto_interval(span: dt.timedelta) -> str:
     return INTERVALS[-1][0]
 
 
+def timeline_interval(search: Search) -> str | None:
+    """The interval the timeline picks for these events by itself (None: no events)."""
+    span = time_span(search)
+    return auto_interval(span[1] - span[0]) if span else None
+
+
+def _grouped_orders_per_bucket(totals: list[orders.OrderTotal], starts: list[int]) -> dict[tuple[int, str | None], int]:
+    """How many orders with an id start in each (bucket, currency): an order counts where its first line is."""
+    counts: dict[tuple[int, str | None], int] = {}
+    for total in totals:
+        if not total.cancelled:
+            key = (bisect.bisect_right(starts, total.first_ms) - 1, total.currency)
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
 def timeline(search: Search, interval: str | None = None) -> dict:
-    """Events per interval by log type, and revenue, orders and average order per currency."""
-    span = _time_span(search)
+    """Events per interval by log type, and orders; orders, revenue, cancellations and average order of the
+    currencies with the most lines (filter by `currency=` for another one) and of events with no currency."""
+    span, currencies = _time_span_and_currencies(search)
     if span is None:
         return {"interval": interval or "day", "buckets": []}
     interval = interval or auto_interval(span[1] - span[0])
     if interval not in dict(INTERVALS):
         raise ApplicationError(f"interval: one of {', '.join(dict(INTERVALS))}")
+    base = search.extra(size=0)
     search = _empty(search)
+    orders.add_repeat_check(search.aggs)
     histogram = search.aggs.bucket(
         "time", A("date_histogram", field="@timestamp", calendar_interval=interval, min_doc_count=0)
     )
     histogram.bucket("types", A("terms", field="log_type", size=10))
-    histogram.bucket("currencies", A("terms", field="currency", size=10)).metric("revenue", A("sum", field="amount"))
-    histogram.metric("orders", A("value_count", field="amount"))
-    histogram.metric("revenue", A("sum", field="amount"))
+    orders.add_currency_aggs(histogram, only=currencies)
+    aggs = search.execute().aggregations
+    totals = orders.order_totals(base) if orders.has_repeats(aggs) else None
+    time_buckets = aggs.time.buckets
+    grouped = _grouped_orders_per_bucket(totals or [], [bucket.key for bucket in time_buckets])
     buckets = []
-    for bucket in search.execute().aggregations.time.buckets:
-        orders = int(bucket.orders.value)
+    for number, bucket in enumerate(time_buckets):
+        by_currency = [
+            _bucket_currency(currency, group, grouped.get((number, currency), 0), totals is not None)
+            for currency, group in orders.currency_groups(bucket)
+        ]
+        every_currency = sum(count for (at, _), count in grouped.items() if at == number)
         buckets.append(
             {
                 "time": bucket.key_as_string,
                 "events": bucket.doc_count,
                 "by_log_type": {item.key: item.doc_count for item in bucket.types.buckets},
-                "orders": orders,
-                "revenue": _round(bucket.revenue.value) if orders else 0.0,
-                "average_order": _round(bucket.revenue.value / orders) if orders else None,
-                "by_currency": {
-                    item.key: {
-                        "orders": item.doc_count,
-                        "revenue": _round(item.revenue.value),
-                        "average_order": _round(item.revenue.value / item.doc_count),
-                    }
-                    for item in bucket.currencies.buckets
-                },
+                "orders": _bucket_orders(bucket.money, every_currency, totals is not None),
+                "by_currency": by_currency,
             }
         )
     return {"interval": interval, "buckets": buckets}
+
+
+def _bucket_orders(group, grouped_orders: int, lines_grouped: bool) -> int:
+    """Orders in a bucket: lines without an order id, plus the orders with one that start there."""
+    return group.sales.without_id.doc_count + grouped_orders if lines_grouped else group.sales.doc_count
+
+
+def _bucket_currency(currency: str | None, group, grouped_orders: int, lines_grouped: bool) -> dict:
+    sales, cancelled = group.sales, group.cancelled
+    count = _bucket_orders(group, grouped_orders, lines_grouped)
+    revenue = sales.total.value if sales.doc_count else 0.0
+    return {
+        "currency": currency,
+        "orders": count,
+        "revenue": _round(revenue),
+        "cancellations": _round(cancelled.total.value if cancelled.doc_count else 0.0),
+        "average_order": _round(revenue / count) if count else None,
+    }
 
 
 # Top values of any field
@@ -213,37 +240,73 @@ def _first_present(fields: FieldMap, prefix: str, names: tuple[str, ...], kinds:
     return None
 
 
-def categories(search: Search, size: int = 20) -> dict:
-    """Revenue by product category: each line item's own price under its own category when orders list them."""
-    fields = field_map()
-    for path in NESTED_FIELDS:
-        if path not in fields.nested:
-            continue
-        category = _first_present(fields, f"{path}.", CATEGORY_FIELDS, ("keyword",))
-        price = _first_present(fields, f"{path}.", PRICE_FIELDS, ("double", "long", "float", "integer"))
-        if category and price:
-            search = _empty(search)
-            items = search.aggs.bucket("line_items", A("nested", path=path))
-            terms = items.bucket("categories", A("terms", field=category, size=size, order={"revenue": "desc"}))
-            terms.metric("revenue", A("sum", field=price))
-            terms.bucket("orders", A("reverse_nested"))
-            buckets = search.execute().aggregations.line_items.categories.buckets
-            rows = [
-                {
-                    "category": bucket.key,
-                    "revenue": _round(bucket.revenue.value),
-                    "items": bucket.doc_count,
-                    "orders": bucket.orders.doc_count,
-                }
-                for bucket in buckets
-            ]
-            return {"source": f"{category} x {price} (each line item)", "categories": rows}
-    category = _first_present(fields, "", CATEGORY_FIELDS, ("keyword",))
-    if category is None:
-        return {"source": None, "categories": [], "empty_reason": "no category field in these events"}
+NO_CATEGORY = "(no category)"
+
+
+def _category_rows(rows: list[dict]) -> list[dict]:
+    """Placeholders a file writes for "none" ("", ".", "-") are one "(no category)" row, not categories."""
+    merged: dict[str, dict] = {}
+    for row in rows:
+        name = row["category"] if any(char.isalnum() for char in str(row["category"])) else NO_CATEGORY
+        if name in merged:
+            for key in ("revenue", "items", "orders"):
+                merged[name][key] = (
+                    _round(merged[name][key] + row[key]) if key == "revenue" else merged[name][key] + row[key]
+                )
+        else:
+            merged[name] = {**row, "category": name}
+    return sorted(merged.values(), key=lambda row: -(row["revenue"] or 0))
+
+
+def _in_main_currency(search: Search, add_terms: Callable[[object], None]) -> tuple[str | None, object]:
+    """Runs the category terms under the currency with the most of these sales (or under "no currency").
+
+    Revenue by category adds amounts together, so it is shown for one currency: never a mix of them.
+    """
     search = _empty(search)
-    terms = search.aggs.bucket("categories", A("terms", field=category, size=size, order={"revenue": "desc"}))
-    terms.metric("revenue", A("sum", field="amount"))
+    add_terms(search.aggs.bucket("currency", A("terms", field="currency", size=1)))
+    add_terms(search.aggs.bucket("none", A("filter", Q("bool", must_not=[Q("exists", field="currency")]))))
+    aggs = search.execute().aggregations
+    top = aggs.currency.buckets[0] if aggs.currency.buckets else None
+    if top is not None and top.doc_count >= aggs.none.doc_count:
+        return top.key, top
+    return None, aggs.none
+
+
+def _line_item_categories(search: Search, path: str, category: str, price: str, size: int) -> dict | None:
+    def add_terms(parent) -> None:
+        items = parent.bucket("line_items", A("nested", path=path))
+        terms = items.bucket("categories", A("terms", field=category, size=size, order={"revenue": "desc"}))
+        terms.metric("revenue", A("sum", field=price))
+        terms.bucket("orders", A("reverse_nested"))
+
+    listed = search.filter(orders.SALE).filter(Q("nested", path=path, query=Q("exists", field=category)))
+    currency, group = _in_main_currency(listed, add_terms)
+    rows = [
+        {
+            "category": bucket.key,
+            "revenue": _round(bucket.revenue.value),
+            "items": bucket.doc_count,
+            "orders": bucket.orders.doc_count,
+        }
+        for bucket in group.line_items.categories.buckets
+    ]
+    if not rows:
+        return None
+    return {
+        "source": f"{category} x {price} (each line item)",
+        "currency": currency,
+        "categories": _category_rows(rows),
+    }
+
+
+def _event_categories(search: Search, category: str, size: int) -> dict:
+    def add_terms(parent) -> None:
+        terms = parent.bucket("categories", A("terms", field=category, size=size, order={"revenue": "desc"}))
+        terms.metric("revenue", A("sum", field="amount"))
+
+    sales = search.filter(orders.SALE).filter(Q("exists", field=category))
+    currency, group = _in_main_currency(sales, add_terms)
     rows = [
         {
             "category": bucket.key,
@@ -251,9 +314,33 @@ def categories(search: Search, size: int = 20) -> dict:
             "items": bucket.doc_count,
             "orders": bucket.doc_count,
         }
-        for bucket in search.execute().aggregations.categories.buckets
+        for bucket in group.categories.buckets
     ]
-    return {"source": f"{category} x amount", "categories": rows}
+    if not rows:
+        return {
+            "source": None,
+            "currency": None,
+            "categories": [],
+            "empty_reason": "no sale in these events has a category",
+        }
+    return {"source": f"{category} x amount", "currency": currency, "categories": _category_rows(rows)}
+
+
+def categories(search: Search, size: int = 20) -> dict:
+    """Revenue by product category in the main currency: each line item's own price under its own category when
+    orders list them, else each sale's amount under its category."""
+    fields = field_map()
+    for path in NESTED_FIELDS:
+        if path not in fields.nested:
+            continue
+        category = _first_present(fields, f"{path}.", CATEGORY_FIELDS, ("keyword",))
+        price = _first_present(fields, f"{path}.", PRICE_FIELDS, ("double", "long", "float", "integer"))
+        if category and price and (found := _line_item_categories(search, path, category, price, size)):
+            return found
+    category = _first_present(fields, "", CATEGORY_FIELDS, ("keyword",))
+    if category is None:
+        return {"source": None, "currency": None, "categories": [], "empty_reason": "no category field in these events"}
+    return _event_categories(search, category, size)
 
 
 # Geography
@@ -297,7 +384,7 @@ def geo(search: Search, precision: int = 3) -> dict:
 
 def status(search: Search, interval: str | None = None) -> dict:
     """HTTP status classes and the error rate over time (share of 5xx, and of 4xx, per interval)."""
-    span = _time_span(search.filter(Q("exists", field="http_status")))
+    span = time_span(search.filter(Q("exists", field="http_status")))
     if span is None:
         return {"classes": [], "interval": None, "buckets": [], "empty_reason": "no HTTP status in these events"}
     interval = interval or auto_interval(span[1] - span[0])

@@ -1,26 +1,26 @@
 """Searching the events: a page of hits with highlights and an exact total, cursors past 10,000, exports.
 
 Pages after the first continue a point in time (PIT) with `search_after`, so paging through millions
-of hits sees one consistent snapshot and never repeats or skips a document.
+of hits sees one consistent snapshot and never repeats or skips a document. The PIT id stays server-side
+(`analytics.cursors`); the cursor only names it.
 """
 
-import base64
-import binascii
 import itertools
 from collections.abc import Iterator
 
-import orjson
 from django.contrib.auth.models import AbstractBaseUser
 from elasticsearch import ApiError, NotFoundError
 from elasticsearch_dsl import Search
 from rest_framework import status
 
+from analytics.cursors import EXPIRED, Cursor, cursor_decode, cursor_encode, pit_key_new, pit_recall, pit_remember
 from analytics.filters import EventFilters, check_field_name, scoped_search, text_query
 from config.errors import ApplicationError
 from config.es import get_es
 from ingestion.contract import events_alias
 
-PIT_KEEP_ALIVE = "5m"
+PIT_KEEP_ALIVE_SECONDS = 300
+PIT_KEEP_ALIVE = f"{PIT_KEEP_ALIVE_SECONDS}s"
 MAX_PAGE_SIZE = 500
 EXPORT_PAGE_SIZE = 5000
 DEFAULT_SORT = "-@timestamp"
@@ -41,18 +41,6 @@ def _sort(sort: str) -> list[dict]:
     return [{name: {"order": "desc" if sort.startswith("-") else "asc", "unmapped_type": "keyword"}}]
 
 
-def _encode_cursor(pit_id: str, after: list) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps({"pit": pit_id, "after": after})).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[str, list]:
-    try:
-        data = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return str(data["pit"]), list(data["after"])
-    except (binascii.Error, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-        raise ApplicationError("cursor: not a cursor this API gave out") from None
-
-
 def _open_pit() -> str:
     return get_es().open_point_in_time(index=events_alias(), keep_alive=PIT_KEEP_ALIVE, ignore_unavailable=True)["id"]
 
@@ -62,9 +50,7 @@ def _run(search: Search) -> dict:
         return search.using(get_es()).execute().to_dict()
     except NotFoundError as error:
         if "search_context_missing" in str(error) or "point in time" in str(error).lower():
-            raise ApplicationError(
-                "cursor: this result set has expired; start the search again", status.HTTP_410_GONE
-            ) from error
+            raise ApplicationError(EXPIRED, status.HTTP_410_GONE) from error
         raise
     except ApiError as error:
         if error.status_code == 400:
@@ -99,13 +85,18 @@ def search_page(
 ) -> dict:
     """One page of hits: {"total": {"value", "relation"}, "results": [...], "next": cursor or None}."""
     size = max(1, min(page_size, MAX_PAGE_SIZE))
-    pit_id, after = _decode_cursor(cursor) if cursor else (_open_pit(), None)
+    if cursor:
+        position = cursor_decode(cursor)
+        key, after, pit_id = position.key, position.after, pit_recall(key=position.key, user=user)
+    else:
+        key, after, pit_id = pit_key_new(), None, _open_pit()
     response = _run(_page_search(user, filters, sort or DEFAULT_SORT, size, pit_id, after))
     hits = response["hits"]["hits"]
     total = response["hits"]["total"]
-    next_cursor = None
-    if len(hits) == size:
-        next_cursor = _encode_cursor(response.get("pit_id", pit_id), hits[-1]["sort"])
+    next_cursor = cursor_encode(Cursor(key=key, after=hits[-1]["sort"])) if len(hits) == size else None
+    if cursor or next_cursor:
+        # This search renewed the PIT's keep-alive in Elasticsearch; its key gets the same time again.
+        pit_remember(key=key, pit_id=response.get("pit_id", pit_id), user=user, seconds=PIT_KEEP_ALIVE_SECONDS)
     return {
         "total": {"value": total["value"], "relation": total["relation"]},
         "results": [

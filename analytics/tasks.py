@@ -1,12 +1,15 @@
 """Celery tasks of the analytics app: fraud screening after each finished job and each closed stream window, on a
-schedule, on demand."""
+schedule, on demand; the analytics page made ready in the cache after each finished job."""
 
 import datetime as dt
 
 from celery import shared_task
+from django.contrib.auth import get_user_model
 
+from analytics.filters import EventFilters
 from analytics.fraud import services
 from analytics.fraud.scan import StreamWindow
+from analytics.selectors import page_panels, panels_get
 from config.errors import ServiceUnavailable
 from config.es import CLIENT_UNREACHABLE
 from ingestion.contract import (
@@ -65,3 +68,18 @@ def fraud_scan(owner_id: int, job_id: str | None = None) -> dict:
     """On demand (API or admin): screen one job, or all of an owner's events."""
     report = services.fraud_scan(owner_id=owner_id, job_id=job_id)
     return {"events": report.events, "created": report.alerts_created, "updated": report.alerts_updated}
+
+
+@shared_task(name="analytics.warm_analytics_page", acks_late=False)
+def warm_analytics_page(event_id: str) -> list[str]:
+    """After a job finished, compute the analytics page (no filters) for its owner and for staff, so that the
+    first person to open it gets it from the cache instead of waiting for every aggregation."""
+    event = job_event_get(event_id=event_id)
+    if event is None:
+        return []
+    users = get_user_model()
+    owner = users.objects.filter(pk=event["owner_id"]).first() or users(pk=event["owner_id"], is_staff=False)
+    readers = [users(is_staff=True)] + ([] if owner.is_staff else [owner])
+    for reader in readers:
+        panels_get(user=reader, filters=EventFilters(), wanted=page_panels())
+    return ["staff" if reader.is_staff else f"owner {reader.pk}" for reader in readers]

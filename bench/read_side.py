@@ -1,11 +1,14 @@
 """make bench (read side): search and analytics latency at 16 concurrent clients over 1,000,000+ events,
-and the time of a 1,000,000-row export.
+the analytics and dashboard pages as one staff user sees them (cold and warm), and a 1,000,000-row export.
 
-Needs the product running (`make run`) and the ingest bench's 100 MB file. The events are uploaded
-through the real API (ten copies of the 100 MB file, about 1.06 M events) unless the bench user
-already has a million. Load goes to a second gunicorn of the same code on port 8001, started here
-with the per-user API throttle lifted (the one on port 8000 would answer 429 long before 16 clients
-finish). Prints figures; asserts nothing.
+Needs the product running (`make run`: its worker indexes the uploads) and the ingest bench's 100 MB
+file. The events are uploaded through the real API (ten copies of the 100 MB file, about 1.06 M events)
+unless the bench user already has a million. Load goes to a second gunicorn of the same code on port
+BENCH_READ_PORT (8001), started here with the per-user API throttle lifted (the one on port 8000 would
+answer 429 long before 16 clients finish). Prints figures; asserts nothing.
+
+A page is "cold" when nothing of it is cached: the events' data version is changed (as a finished job
+does) and Elasticsearch's request and query caches are cleared before each such request.
 """
 
 import os
@@ -26,14 +29,23 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup()
 
 import orjson  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from config.es import get_es  # noqa: E402
+from ingestion.data_version import data_version_bump  # noqa: E402
+from ingestion.documents import events_alias  # noqa: E402
 
 BENCH = ROOT / "var" / "bench"
 BIG = BENCH / "web_access_100mb.ndjson"
 TARGET_EVENTS = 1_000_000
 CLIENTS = 16
 REQUESTS_PER_CLIENT = 25
-LOAD_URL = "http://127.0.0.1:8001"
+LOAD_PORT = int(os.environ.get("BENCH_READ_PORT", "8001"))
+LOAD_URL = f"http://127.0.0.1:{LOAD_PORT}"
+PAGES = ["/analytics/", "/dashboard/"]
+PAGE_REQUESTS = {"cold": 10, "warm": 20}
 SEARCHES = [
     "/api/search?q=firefox",
     "/api/search?q=%22opensearch-1.0.0.deb%22",
@@ -68,7 +80,7 @@ def fill(token: str) -> None:
     """Upload copies of the 100 MB file through the API until the user owns a million events."""
     while (count := events_of(token)) < TARGET_EVENTS:
         print(f"  {count:,} events so far; uploading another 100 MB copy")
-        call_command("upload_file", str(BIG), token=token)
+        call_command("upload_file", str(BIG), token=token, url=LOAD_URL)
 
 
 def start_load_server() -> subprocess.Popen:
@@ -80,7 +92,7 @@ def start_load_server() -> subprocess.Popen:
             "gunicorn",
             "config.wsgi",
             "--bind",
-            "127.0.0.1:8001",
+            f"127.0.0.1:{LOAD_PORT}",
             "--workers",
             "2",
             "--threads",
@@ -98,7 +110,7 @@ def start_load_server() -> subprocess.Popen:
         except (urllib.error.URLError, ConnectionError):
             time.sleep(0.5)
     server.terminate()
-    raise SystemExit("the load server did not start on port 8001")
+    raise SystemExit(f"the load server did not start on port {LOAD_PORT}")
 
 
 def latencies(paths: list[str], token: str) -> list[float]:
@@ -127,7 +139,33 @@ def latencies(paths: list[str], token: str) -> list[float]:
 def report(name: str, values: list[float]) -> None:
     ordered = sorted(values)
     p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
-    print(f"{name:<10} {len(values):>4} requests  p50 {statistics.median(ordered):7.0f} ms  p95 {p95:7.0f} ms")
+    print(f"{name:<22} {len(values):>4} requests  p50 {statistics.median(ordered):7.0f} ms  p95 {p95:7.0f} ms")
+
+
+def staff_session() -> str:
+    """A signed-in session cookie of a staff user (the pages are for people, not tokens)."""
+    user, _ = get_user_model().objects.get_or_create(username="bench-staff", defaults={"is_staff": True})
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+def page_time(path: str, session: str, *, cold: bool) -> float:
+    if cold:
+        data_version_bump()
+        get_es().indices.clear_cache(index=events_alias())
+    request = urllib.request.Request(LOAD_URL + path, headers={"Cookie": f"sessionid={session}"})
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=600) as response:
+        response.read()
+    return (time.perf_counter() - started) * 1000
+
+
+def page_timings(session: str) -> None:
+    """Each page, one client, one request at a time: cold (nothing cached), then warm."""
+    for path in PAGES:
+        for kind, count in PAGE_REQUESTS.items():
+            report(f"{path} {kind}", [page_time(path, session, cold=kind == "cold") for _ in range(count)])
 
 
 def export_time(token: str) -> None:
@@ -156,6 +194,8 @@ def main() -> None:
         print(f"\n=== read side over {events_of(token):,} events, {CLIENTS} concurrent clients")
         report("search", latencies(SEARCHES, token))
         report("analytics", latencies(PANELS, token))
+        print(f"\n=== pages for one staff user, one request at a time over {events_of(token):,}+ events")
+        page_timings(staff_session())
         export_time(token)
     finally:
         server.terminate()

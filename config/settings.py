@@ -172,8 +172,17 @@ FRAUD_HIGH_SCORE = env_int("FRAUD_HIGH_SCORE", 5, minimum=1)
 FRAUD_NOISY_SHARE = env_int("FRAUD_NOISY_PERCENT", 50, minimum=1) / 100
 FRAUD_BASELINE_DAYS = env_int("FRAUD_BASELINE_DAYS", 365, minimum=1)
 FRAUD_ALERTS_INDEX = env_str("FRAUD_ALERTS_INDEX", "fraud-alerts")
-# Tasks (by name) told about every finished job; each claims the job_events row it acts on.
-JOB_FINISHED_CONSUMERS = ["analytics.fraud_scan_finished_job", "notifications.job_finished"]
+# Analytics panels and the dashboard's event figures are kept in the cache until the events change (a job
+# ends, an upload is deleted) and at most this long, in case a change was missed (0: never cached).
+ANALYTICS_CACHE_SECONDS = env_int("ANALYTICS_CACHE_SECONDS", 300, minimum=0)
+# Tasks (by name) told about every finished job. Fraud screening and notifications claim the job_events row
+# they act on; the analytics warm-up only fills the cache, so it claims nothing and a lost notification costs
+# one slow page.
+JOB_FINISHED_CONSUMERS = [
+    "analytics.fraud_scan_finished_job",
+    "notifications.job_finished",
+    "analytics.warm_analytics_page",
+]
 
 # The site's own address as people reach it: links in notifications (job and alert pages) start with it.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -190,6 +199,12 @@ NOTIFICATIONS_READ_TIMEOUT = env_int("NOTIFICATIONS_READ_TIMEOUT", 10, minimum=1
 # How often beat sends the deliveries whose retry is due, and looks for new or re-tiered fraud alerts.
 NOTIFICATIONS_SWEEP_SECONDS = env_int("NOTIFICATIONS_SWEEP_SECONDS", 30, minimum=1)
 NOTIFICATIONS_FRAUD_SECONDS = env_int("NOTIFICATIONS_FRAUD_SECONDS", 60, minimum=1)
+# Alert rules: beat looks for due rules this often; a window ends on a whole minute at least this long ago, so events
+# that arrive a little late (a shipper's buffer, an upload of the last minutes) are counted; each rule's run history
+# is kept this many days.
+ALERT_RULES_SECONDS = env_int("ALERT_RULES_SECONDS", 60, minimum=1)
+ALERT_RULES_LAG_SECONDS = env_int("ALERT_RULES_LAG_SECONDS", 60, minimum=0)
+ALERT_RULES_HISTORY_DAYS = env_int("ALERT_RULES_HISTORY_DAYS", 14, minimum=1)
 
 # Email (Django's SMTP backend): email channels and the notice to an owner whose channel was disabled.
 EMAIL_HOST = env_str("EMAIL_HOST", "127.0.0.1")
@@ -285,6 +300,9 @@ CELERY_BEAT_SCHEDULE = {
     "notifications-due": {"task": "notifications.deliveries_due", "schedule": float(NOTIFICATIONS_SWEEP_SECONDS)},
     "notifications-fraud": {"task": "notifications.fraud_alerts", "schedule": float(NOTIFICATIONS_FRAUD_SECONDS)},
     "notifications-jobs": {"task": "notifications.job_events_sweep", "schedule": 300.0},
+    # Alert rules due for evaluation (each is then its own task), and their run history past its keeping.
+    "alert-rules": {"task": "notifications.rules_due", "schedule": float(ALERT_RULES_SECONDS)},
+    "alert-rules-history": {"task": "notifications.rule_evaluations_prune", "schedule": 86400.0},
 }
 
 REST_FRAMEWORK = {
@@ -341,6 +359,10 @@ SPECTACULAR_SETTINGS = {
         "AlertTierEnum": "analytics.fraud.models.FraudAlert.Tier",
         "ChannelKindEnum": "notifications.models.Channel.Kind",
         "DeliveryStateEnum": "notifications.models.Delivery.State",
+        "RuleTypeEnum": "notifications.models.AlertRule.Type",
+        "RuleMetricEnum": "notifications.models.AlertRule.Metric",
+        "RuleDirectionEnum": "notifications.models.AlertRule.Direction",
+        "AlertEventStateEnum": "notifications.models.AlertEvent.State",
     },
 }
 

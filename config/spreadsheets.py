@@ -2,7 +2,7 @@
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 
 # A cell starting with one of these is read as a formula by Excel, LibreOffice and Google Sheets.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -19,11 +19,16 @@ def neutralize(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def csv_lines(header: list[str], rows: Iterable[Iterable[object]]) -> Iterator[str]:
-    """CSV text, one line at a time (for a StreamingHttpResponse); every cell neutralized."""
+def csv_lines(header: list[str], rows: Iterable[Iterable[object]], *, own_names: Collection[str] = ()) -> Iterator[str]:
+    """CSV text, one line at a time (for a StreamingHttpResponse); every cell neutralized.
+
+    Header names in `own_names` are written as they are: they are our fixed column names (such as
+    `@timestamp`), which call nothing and which a reader looks for by name. Any other header name came from
+    an uploaded file (a column called `=HYPERLINK(...)` is data) and is neutralized like a cell.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([neutralize(cell) for cell in header])
+    writer.writerow([name if name in own_names else neutralize(name) for name in header])
     yield buffer.getvalue()
     for row in rows:
         buffer.seek(0)

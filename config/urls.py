@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("uploads_app.urls")),
     path("", include("analytics.urls")),
     path("notifications/", include("notifications.urls")),
+    path("alerts/", include("notifications.rule_urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
@@ -28,6 +29,7 @@ urlpatterns = [
     path("api/auth/", include("uploads_app.auth_urls")),
     path("api/", include("analytics.api_urls")),
     path("api/notifications/", include("notifications.api_urls")),
+    path("api/alerts/", include("notifications.rule_api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
 ]

@@ -7,11 +7,13 @@ ingestion's own business and may change; `tests/config/test_layers.py` lets read
 
 The imports group the promised names by subject: the documents in Elasticsearch (the alias to search, the
 fields every document may carry, a streamed event's `stream` and `stream_id` and every event's `ingested_at`
-among them), the field-name conventions (customer, card, device, country, category, verdict columns), the log
-type labels, job reads scoped to what a user may see, the outbox of "job finished" and "stream window closed"
-events (read an event, claim it once per consumer), and the live feed of indexed batches (live tails).
+among them), the field-name conventions (customer, card, device, country, category, order, verdict columns), the
+log type labels, job reads scoped to what a user may see, the events' data version (readers cache until it
+changes), the outbox of "job finished" and "stream window closed" events (read an event, claim it once per
+consumer), and the live feed of indexed batches (live tails).
 """
 
+from ingestion.data_version import data_version
 from ingestion.documents import CANONICAL_FIELDS, NESTED_FIELDS, TEXT_SUBFIELD, day_of_daily_index, events_alias
 from ingestion.field_names import (
     BILLING_COUNTRY_FIELDS,
@@ -45,6 +47,7 @@ __all__ = [
     "STREAM_WINDOW_CLOSED",
     "TEXT_SUBFIELD",
     "IndexedBatch",
+    "data_version",
     "day_of_daily_index",
     "events_alias",
     "find_field",

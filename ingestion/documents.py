@@ -25,6 +25,9 @@ CANONICAL_FIELDS = {
     "session_id": "keyword",
     "amount": "double",
     "currency": "keyword",
+    # Rows sharing an order_id are the line items of one order; a cancellation is a returned or cancelled line.
+    "order_id": "keyword",
+    "cancellation": "boolean",
     "ip": "ip",
     "geo.country_iso_code": "keyword",
     "geo.country_name": "keyword",
@@ -82,6 +85,8 @@ DAILY_MAPPINGS = {
         "user_id": {"type": "keyword"},
         "session_id": {"type": "keyword"},
         "currency": {"type": "keyword"},
+        "order_id": {"type": "keyword"},
+        "cancellation": {"type": "boolean"},
         "job_id": {"type": "keyword"},
         "file_id": {"type": "keyword"},
         "owner": {"type": "keyword"},

@@ -35,10 +35,23 @@ AMOUNT_FIELDS = (
 UNIT_PRICE_FIELDS = ("price", "unit_price", "unitprice")
 QUANTITY_FIELDS = ("quantity", "qty")
 CURRENCY_FIELDS = ("currency", "payment_currency", "currency_code")
+# An order's id: rows sharing one are the line items of one order (UCI retail: one row per InvoiceNo line).
+ORDER_FIELDS = (
+    "order_id",
+    "order_number",
+    "order_no",
+    "invoice_no",
+    "invoice_number",
+    "invoice_id",
+    "invoice",
+    "transaction_id",
+)
 USER_FIELDS = ("user_id", "userid", "customer_id", "customerid", "client_id", "entity_id", "user")
 SESSION_FIELDS = ("session_id", "sessionid", "session")
 CARD_FIELDS = ("card_id", "card_number", "card_hash", "card_token", "card_bin", "card", "pan_hash")
 DEVICE_FIELDS = ("device_id", "device", "user_agent", "useragent", "agent")
+# The row's own country, which places an event on the map when its IP cannot.
+COUNTRY_FIELDS = ("country", "country_code", "country_name", "shipping_country", "billing_country")
 BILLING_COUNTRY_FIELDS = ("billing_country", "shipping_country", "country_code", "country")
 STATUS_FIELDS = ("status_code", "http_status", "response", "status")
 DECLINE_FIELDS = ("payment_status", "decision", "outcome", "result", "status")

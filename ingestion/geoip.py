@@ -8,11 +8,14 @@ import geoip2.database
 import geoip2.errors
 from django.conf import settings
 
+from ingestion.countries import country_of
+from ingestion.field_names import COUNTRY_FIELDS, find_field
+
 GEOIP_CREDIT = "IP Geolocation by DB-IP"
 
 
 class GeoResult(NamedTuple):
-    status: str  # "found", "not_found", "private", "reserved" or "invalid"
+    status: str  # "found", "not_found", "private", "reserved", "invalid", "from_file" or "from_country_field"
     country_iso_code: str | None = None
     country_name: str | None = None
     city_name: str | None = None
@@ -88,16 +91,33 @@ def _from_file(doc: dict) -> GeoResult | None:
         ):
             lat = lon = None
         city = source.get("city_name")
+        country = country_of(source["country_iso_code"])
         return GeoResult(
-            "from_file", source["country_iso_code"], None, city if isinstance(city, str) else None, lat, lon
+            "from_file",
+            source["country_iso_code"],
+            country.name if country else None,
+            city if isinstance(city, str) else None,
+            lat,
+            lon,
         )
     return None
+
+
+def _from_country_field(doc: dict) -> GeoResult | None:
+    """The country the record names in its own column ("France", "FR", "EIRE"), at that country's centre."""
+    field = find_field(tuple(doc), COUNTRY_FIELDS)
+    value = doc.get(field) if field else None
+    country = country_of(value) if isinstance(value, str) and value.strip() else None
+    if country is None:
+        return None
+    return GeoResult("from_country_field", country.iso_code, country.name, None, country.lat, country.lon)
 
 
 def enrich(doc: dict) -> str:
     """Add `geo` fields (merged into an existing `geo` dict) and `geo_status` for the doc's `ip`; return the status.
 
-    A record with no IP we can place keeps the location its file already carries, if any (`from_file`).
+    A record with no IP we can place keeps the location its file already carries, if any (`from_file`), else
+    takes the country its own country column names (`from_country_field`).
     """
     geo = doc.get("geo")
     if geo is not None and not isinstance(geo, dict):
@@ -106,7 +126,7 @@ def enrich(doc: dict) -> str:
     ip = doc.get("ip")
     result = lookup(ip) if ip else None
     if result is None or result.status != "found":
-        carried = _from_file(doc)
+        carried = _from_file(doc) or _from_country_field(doc)
         if carried is None:
             if result is not None:
                 doc["geo_status"] = result.status

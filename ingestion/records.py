@@ -1,6 +1,7 @@
 """Turning parsed records into index documents: canonical fields, coerced CSV numbers, safe key names."""
 
 import math
+import re
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -17,7 +18,10 @@ _USER_KEYS = normalized(field_names.USER_FIELDS)
 _SESSION_KEYS = normalized(field_names.SESSION_FIELDS)
 _QUANTITY_KEYS = normalized(field_names.QUANTITY_FIELDS)
 _STATUS_KEYS = normalized(field_names.STATUS_FIELDS)
+_ORDER_KEYS = normalized(field_names.ORDER_FIELDS)
 _UNIT_PRICE_KEYS = frozenset(normalized(field_names.UNIT_PRICE_FIELDS))
+# The UCI retail convention: a cancelled invoice is numbered like the original with a leading C ("C536383").
+_CANCELLED_INVOICE = re.compile(r"[Cc]\d+")
 
 
 class RecordError(ValueError):
@@ -125,6 +129,7 @@ class _Layout(NamedTuple):
     session_id: tuple[str, ...]
     quantity: tuple[str, ...]
     status: tuple[str, ...]
+    order: tuple[str, ...]
 
 
 _layouts: dict[tuple[str, ...], _Layout] = {}
@@ -150,6 +155,7 @@ def _layout(keys: tuple[str, ...]) -> _Layout:
             present(_SESSION_KEYS),
             present(_QUANTITY_KEYS),
             present(_STATUS_KEYS),
+            present(_ORDER_KEYS),
         )
         if len(_layouts) >= _MAX_LAYOUTS:
             _layouts.clear()
@@ -168,6 +174,10 @@ def _first_ip(document: dict, keys: tuple[str, ...]) -> str | None:
     return None
 
 
+def _first_quantity(document: dict, layout: _Layout) -> float | None:
+    return next((q for q in map(as_number, map(document.get, layout.quantity)) if q is not None), None)
+
+
 def _first_amount(document: dict, layout: _Layout) -> float | None:
     """The first numeric amount field; a unit price with a quantity beside it gives the line amount."""
     for key in layout.amount:
@@ -175,7 +185,7 @@ def _first_amount(document: dict, layout: _Layout) -> float | None:
         if number is None:
             continue
         if normalize_name(key) in _UNIT_PRICE_KEYS:
-            quantity = next((q for q in map(as_number, map(document.get, layout.quantity)) if q is not None), None)
+            quantity = _first_quantity(document, layout)
             if quantity is not None:
                 # Rounded so that binary noise (0.1 * 3) does not leak into sums shown to the cent.
                 return round(number * quantity, 6)
@@ -206,6 +216,32 @@ def _first_text(document: dict, keys: tuple[str, ...]) -> str | None:
         if kind is float and value.is_integer():
             return str(int(value))
     return None
+
+
+def _is_cancellation(document: dict, layout: _Layout, order_id: str | None) -> bool:
+    """A returned or cancelled line: a negative amount or quantity, or a UCI-style "C" invoice number."""
+    amount = as_number(document.get("amount"))
+    quantity = _first_quantity(document, layout)
+    return bool(
+        (amount is not None and amount < 0)
+        or (quantity is not None and quantity < 0)
+        or (order_id is not None and _CANCELLED_INVOICE.fullmatch(order_id))
+    )
+
+
+def _set_orders(document: dict, layout: _Layout) -> None:
+    """`order_id` (rows sharing one are one order's lines) and `cancellation`, on every event of a sale."""
+    order_id = _first_text(document, layout.order)
+    current = document.get("order_id")
+    if order_id is not None:
+        same = type(current) in (str, int, float) and str(current).strip() == order_id
+        _set_canonical(document, "order_id", order_id, same)
+    elif type(current) in (dict, list):
+        document["order_id_original"] = document.pop("order_id")
+    if order_id is None and as_number(document.get("amount")) is None:
+        return
+    cancellation = _is_cancellation(document, layout, order_id)
+    _set_canonical(document, "cancellation", cancellation, document.get("cancellation") == cancellation)
 
 
 def _set_canonical(document: dict, name: str, value: object, same: bool) -> None:
@@ -269,4 +305,5 @@ def build_document(
             _set_canonical(document, name, value, same)
         elif type(current) in (dict, list):
             document[f"{name}_original"] = document.pop(name)
+    _set_orders(document, layout)
     return document

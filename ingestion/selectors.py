@@ -82,23 +82,23 @@ def ingest_activity(*, user: AbstractBaseUser, now: dt.datetime, days: int = 14)
         (now - dt.timedelta(days=offset)).date().isoformat(): dict.fromkeys(("jobs", *COUNT_NAMES), 0)
         for offset in range(days - 1, -1, -1)
     }
-    recent = [job for job in jobs if job.finished_at >= now - dt.timedelta(hours=24)]
+    recent = [job for job in jobs if job["finished_at"] >= now - dt.timedelta(hours=24)]
     for job in jobs:
-        day = per_day.get(job.finished_at.date().isoformat())
+        day = per_day.get(job["finished_at"].date().isoformat())
         if day is not None:
             day["jobs"] += 1
             for name in COUNT_NAMES:
-                day[name] += job.counts.get(name, 0)
+                day[name] += job["counts"].get(name, 0)
     for row in streams_repo.counts_per_day(since_day=min(per_day), owner_id=owner_id):
         day = per_day.get(row["day"])
         if day is not None:
             for name in STREAMED_COUNTS:
                 day[name] += row[name]
-    last_24h = {name: sum(job.counts.get(name, 0) for job in recent) for name in COUNT_NAMES}
+    last_24h = {name: sum(job["counts"].get(name, 0) for job in recent) for name in COUNT_NAMES}
     for name, value in streams_repo.counts_since(since=now - dt.timedelta(hours=24), owner_id=owner_id).items():
         last_24h[name] += value
-    busy_seconds = sum(job.stages.get("elapsed_ms", 0) for job in recent) / 1000
-    indexed_24h = sum(job.counts.get("indexed", 0) for job in recent)
+    busy_seconds = sum(job.get("stages", {}).get("elapsed_ms", 0) for job in recent) / 1000
+    indexed_24h = sum(job["counts"].get("indexed", 0) for job in recent)
     return {
         "per_day": [{"day": day, **values} for day, values in per_day.items()],
         "last_24h": last_24h,

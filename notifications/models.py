@@ -146,3 +146,129 @@ class Cursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.position:%Y-%m-%d %H:%M:%S}"
+
+
+class AlertRule(models.Model):
+    """A saved search watched on a schedule: it fires when its type's condition holds over a window of event time."""
+
+    class Type(models.TextChoices):
+        FREQUENCY = "frequency", "Frequency: at least N events"
+        FLATLINE = "flatline", "Flatline: fewer than N events"
+        SPIKE = "spike", "Spike: X times more, or fewer, than the window before"
+        NEW_TERM = "new_term", "New term: a value not seen before"
+        METRIC = "metric", "Metric: a sum, average, maximum or 95th percentile against a threshold"
+
+    class Metric(models.TextChoices):
+        SUM = "sum", "Sum"
+        AVG = "avg", "Average"
+        MAX = "max", "Maximum"
+        P95 = "p95", "95th percentile"
+
+    class Direction(models.TextChoices):
+        # Metric rules.
+        ABOVE = "above", "At or above the threshold"
+        BELOW = "below", "Below the threshold"
+        # Spike rules.
+        UP = "up", "Up: X times more"
+        DOWN = "down", "Down: X times fewer"
+        BOTH = "both", "Either way"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    type = models.CharField(max_length=10, choices=Type.choices)
+    # The saved search: /api/search's q and filters, {"q": "...", "status": ["404"], "geo.country_iso_code": ["US"]}.
+    query = models.JSONField(default=dict, blank=True)
+    window_seconds = models.PositiveIntegerField()
+    # How often it is evaluated (beat looks for due rules every ALERT_RULES_SECONDS).
+    every_seconds = models.PositiveIntegerField(default=60)
+    # frequency, flatline: a count; spike: the least count of the larger window; metric: the metric's bound.
+    threshold = models.FloatField(null=True, blank=True)
+    # frequency: count per value of this field; new_term: its values; metric: the number field.
+    field = models.CharField(max_length=200, blank=True)
+    metric = models.CharField(max_length=5, choices=Metric.choices, blank=True)
+    direction = models.CharField(max_length=10, choices=Direction.choices, blank=True)
+    ratio = models.FloatField(null=True, blank=True)
+    # new_term: how far back a value must be unseen.
+    history_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # While an event keeps firing, told again at most this often (0: told once, when it fires).
+    realert_seconds = models.PositiveIntegerField(default=0)
+    notify_resolved = models.BooleanField(default=True)
+    channels = models.ManyToManyField(Channel, blank=True, related_name="alert_rules")
+    enabled = models.BooleanField(default=True)
+    # The engine's state, in the database so a worker restart resumes it: the end (event time) of the last window
+    # evaluated, and when the next evaluation is due (that end + every_seconds).
+    last_window_end = models.DateTimeField(null=True, blank=True)
+    next_due_at = models.DateTimeField(null=True, blank=True)
+    last_evaluated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["enabled", "next_due_at"], name="alert_rule_due")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.type})"
+
+
+class RuleEvaluation(models.Model):
+    """One run of a rule: the span of event time it covered, its value, and whether it fired (the run history)."""
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="evaluations")
+    evaluated_at = models.DateTimeField()
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    # Windows judged: 1, or more when it caught up on time no earlier run covered (an outage).
+    windows = models.PositiveIntegerField(default=1)
+    # The last window's value (a count, a ratio's count, a metric; per value: the highest count; new_term: new values).
+    value = models.FloatField(null=True, blank=True)
+    fired = models.BooleanField(default=False)
+    detail = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-window_end", "-id"]
+        indexes = [models.Index(fields=["rule", "-window_end"], name="rule_evaluation_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} to {self.window_end:%Y-%m-%d %H:%M}"
+
+
+class AlertEvent(models.Model):
+    """A rule firing, per value of its field for per-value and new-term rules, until it resolves."""
+
+    class State(models.TextChoices):
+        FIRING = "firing", "Firing"
+        RESOLVED = "resolved", "Resolved"
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="events")
+    # The field's value it fired for ("" when the rule counts all matches together).
+    key = models.CharField(max_length=500, blank=True, default="")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.FIRING)
+    # The value that fired it, and the latest while it kept firing.
+    value = models.FloatField(null=True, blank=True)
+    last_value = models.FloatField(null=True, blank=True)
+    # The first window that fired (event time) and its matching documents' ids (`file_id:line`, the first ones).
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    documents = models.JSONField(default=list, blank=True)
+    # What else the first window said: a spike's previous count, a new value's first time.
+    detail = models.JSONField(default=dict, blank=True)
+    search_path = models.CharField(max_length=4000)
+    fired_at = models.DateTimeField()
+    last_fired_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    # When (event time) its channels were last told it fires, and how many times (the deliveries' key).
+    notified_at = models.DateTimeField(null=True, blank=True)
+    notices = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-fired_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "key"], condition=models.Q(state="firing"), name="one_open_event_per_rule_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id}:{self.key or '*'} {self.state}"

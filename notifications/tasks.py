@@ -1,9 +1,12 @@
-"""Celery tasks of the notifications app: send a delivery, sweep due retries, announce jobs and fraud alerts."""
+"""Celery tasks of the notifications app: send a delivery, sweep due retries, announce jobs and fraud alerts,
+evaluate alert rules."""
+
+import datetime as dt
 
 from celery import shared_task
 
 from config.errors import ServiceUnavailable
-from notifications.services import sources
+from notifications.services import evaluation, sources
 from notifications.services.deliveries import deliveries_due, delivery_send
 
 
@@ -46,3 +49,27 @@ def job_events_sweep() -> int:
 def fraud_alerts() -> int:
     """Announce fraud alerts that are new or changed tier since the last run."""
     return sources.fraud_alerts_notify()
+
+
+@shared_task(name="notifications.rules_due")
+def rules_due() -> int:
+    """Queue the evaluation of every alert rule that is due (beat, every ALERT_RULES_SECONDS)."""
+    due = evaluation.rules_due()
+    for rule_id in due:
+        rule_evaluate.delay(rule_id)
+    return len(due)
+
+
+@shared_task(name="notifications.rule_evaluate")
+def rule_evaluate(rule_id: int, now: str | None = None) -> str | None:
+    """Evaluate one alert rule if it is due; `now` (ISO 8601) evaluates as at that moment (tests, replays)."""
+    run = evaluation.rule_evaluate(rule_id=rule_id, now=dt.datetime.fromisoformat(now) if now else None)
+    if run is None:
+        return None
+    return "error" if run.error else "fired" if run.fired else "quiet"
+
+
+@shared_task(name="notifications.rule_evaluations_prune")
+def rule_evaluations_prune() -> int:
+    """Delete alert rule runs older than ALERT_RULES_HISTORY_DAYS."""
+    return evaluation.rule_evaluations_prune()

@@ -16,6 +16,7 @@ from django.core.management import call_command
 from config.celery import app as celery_app
 from config.es import get_es
 from config.mongo import get_database
+from ingestion.data_version import data_version_bump
 from ingestion.documents import ensure_index_templates
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,6 +84,22 @@ def celery_worker(django_db_setup, django_db_blocker):
         worker.stop()
 
 
+# The owner of the planted anomaly series (tests/analytics/planted.py), shared by the API and browser tests.
+PLANTED_OWNER_ID = 900_170
+
+
+@pytest.fixture(scope="session")
+def planted_upload(celery_worker):
+    """Fourteen days of real web access rows with planted anomalies, uploaded once through the API."""
+    from tests.analytics.conftest import client_for
+    from tests.analytics.planted import planted_web_logs
+    from tests.helpers import upload_and_wait
+
+    data, job = upload_and_wait(client_for(PLANTED_OWNER_ID, "keeper"), "web_access_planted.ndjson", planted_web_logs())
+    assert job["counts"]["indexed"] == job["counts"]["total_lines"]
+    return data
+
+
 def fresh_user_id() -> int:
     """An id no earlier test used: jobs and documents outlive a test's database rows, ids must not repeat."""
     return 10**7 + uuid.uuid4().int % 10**9
@@ -112,6 +129,8 @@ def clean_stores():
     es.options(ignore_status=404).indices.delete(index=settings.FRAUD_ALERTS_INDEX)
     call_command("ensure_indexes", stdout=io.StringIO())  # as `make run` and compose do
     ensure_index_templates(es, prefix)
+    # The events changed under the cached analytics answers of an earlier run.
+    data_version_bump()
 
 
 @pytest.fixture

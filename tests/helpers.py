@@ -8,6 +8,7 @@ import io
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import orjson
@@ -71,6 +72,28 @@ def transactions_on(moments: list[str]) -> bytes:
     for number, moment in enumerate(moments):
         writer.writerow(rows[number % len(rows)] | {"EVENT_TIMESTAMP": moment, "LABEL_TIMESTAMP": moment})
     return out.getvalue().encode()
+
+
+@contextmanager
+def one_transaction_a_day(client, *, first_day: dt.date, days: int, per_upload: int = 90) -> Iterator[list[dict]]:
+    """Real card transactions, one at noon on each of `days` days, uploaded through the API and indexed by the
+    worker; yields the uploads' data, then deletes them with their documents and the daily indices they leave empty.
+
+    Each upload covers `per_upload` days: one bulk request that creates hundreds of daily indices can outlast the
+    client's timeout on a busy machine (the worker would then retry it), a few dozen at a time cannot.
+    """
+    uploads = []
+    try:
+        for start in range(0, days, per_upload):
+            offsets = range(start, min(days, start + per_upload))
+            moments = [f"{first_day + dt.timedelta(days=offset)}T12:00:00Z" for offset in offsets]
+            data, job = upload_and_wait(client, f"transactions-from-day-{start}.csv", transactions_on(moments))
+            uploads.append(data)
+            assert job["counts"]["indexed"] == len(moments), job
+        yield uploads
+    finally:
+        for data in uploads:
+            assert client.delete(f"/api/logs/uploads/{data['file_id']}").status_code == 200
 
 
 # The issue's file: the retail file's first 40 line items (38 prices with decimals, 2 whole).

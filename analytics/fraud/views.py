@@ -1,5 +1,7 @@
 """The fraud pages: the alert queue, an alert with its evidence, and the review actions."""
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -8,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from analytics.fraud import selectors, services
+from analytics.fraud.forms import RULE_CHOICES, STATUS_CHOICES, TIER_CHOICES, AlertFilterForm
 from analytics.fraud.models import FraudAlert
 from analytics.fraud.rules import RULES
 from config.errors import ApplicationError
@@ -18,30 +21,27 @@ PER_PAGE = 25
 @login_required
 @require_GET
 def alert_queue(request: HttpRequest) -> HttpResponse:
-    status = request.GET.get("status", "open")
-    status = status if status in FraudAlert.Status.values or status == "all" else "open"
-    tier = request.GET.get("tier") if request.GET.get("tier") in FraudAlert.Tier.values else None
-    rule = request.GET.get("rule") if request.GET.get("rule") in RULES else None
-    entity = request.GET.get("entity", "").strip()[:200]
-    alerts = selectors.alert_list(
-        user=request.user, status_filter=None if status == "all" else status, tier=tier, rule=rule, entity=entity
-    )
-    page = Paginator(alerts, PER_PAGE).get_page(request.GET.get("page"))
+    form = AlertFilterForm(request.GET)
+    typed = {name: request.GET.get(name, "") for name in form.fields}
     context = {
         "nav": "fraud",
-        "page": page,
-        "uploads": selectors.alert_uploads(alerts=page.object_list, user=request.user),
-        "status": status,
-        "tier": tier or "",
-        "rule": rule or "",
-        "entity": entity,
-        "statuses": FraudAlert.Status.choices,
-        "tiers": FraudAlert.Tier.choices,
-        "rules": RULES,
+        "typed": {**typed, "status": typed["status"] or FraudAlert.Status.OPEN},
+        "statuses": STATUS_CHOICES,
+        "tiers": TIER_CHOICES,
+        "rules": RULE_CHOICES,
         "rule_titles": {key: rule.title for key, rule in RULES.items()},
         "counts": selectors.alert_counts(user=request.user),
         "described": services.rules_described(),
     }
+    if not form.is_valid():
+        # Nothing is listed for filters that cannot be read; the form keeps what was typed, to fix it.
+        context["errors"] = form.errors_in_words()
+        return render(request, "fraud/queue.html", context, status=400)
+    alerts = selectors.alert_list(user=request.user, **form.selection())
+    page = Paginator(alerts, PER_PAGE).get_page(request.GET.get("page"))
+    params = [(name, value) for name, value in request.GET.items() if name != "page" and value]
+    uploads = selectors.alert_uploads(alerts=page.object_list, user=request.user)
+    context.update({"page": page, "uploads": uploads, "page_params": urlencode(params)})
     return render(request, "fraud/queue.html", context)
 
 
@@ -52,11 +52,8 @@ def _alert_or_404(request: HttpRequest, alert_id: int) -> FraudAlert:
         raise Http404(error.message) from error
 
 
-@login_required
-@require_GET
-def alert_page(request: HttpRequest, alert_id: int) -> HttpResponse:
-    alert = _alert_or_404(request, alert_id)
-    context = {
+def _alert_context(request: HttpRequest, alert: FraudAlert) -> dict:
+    return {
         "nav": "fraud",
         "alert": alert,
         "uploads": selectors.alert_uploads(alerts=[alert], user=request.user),
@@ -75,19 +72,29 @@ def alert_page(request: HttpRequest, alert_id: int) -> HttpResponse:
             for item in alert.evidence
         ],
     }
-    return render(request, "fraud/alert.html", context)
+
+
+@login_required
+@require_GET
+def alert_page(request: HttpRequest, alert_id: int) -> HttpResponse:
+    return render(request, "fraud/alert.html", _alert_context(request, _alert_or_404(request, alert_id)))
 
 
 @login_required
 @require_POST
 def alert_status(request: HttpRequest, alert_id: int) -> HttpResponse:
     alert = _alert_or_404(request, alert_id)
+    chosen, note = request.POST.get("status", ""), request.POST.get("note", "")
     try:
-        services.alert_set_status(
-            alert=alert, user=request.user, new_status=request.POST.get("status", ""), note=request.POST.get("note", "")
-        )
+        services.alert_set_status(alert=alert, user=request.user, new_status=chosen, note=note)
     except ApplicationError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, f"Alert marked {alert.get_status_display().lower()}.")
+        # The form comes back as it was sent (the chosen status, the note typed) with the reason beside it.
+        context = {
+            **_alert_context(request, alert),
+            "review_error": error.message,
+            "chosen_status": chosen,
+            "note": note,
+        }
+        return render(request, "fraud/alert.html", context, status=error.status_code)
+    messages.success(request, f"Alert marked {alert.get_status_display().lower()}.")
     return redirect("fraud-alert-page", alert_id=alert.pk)

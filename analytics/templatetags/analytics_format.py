@@ -22,3 +22,9 @@ def money(value: float | None, currency: str | None = None) -> str:
 @register.filter
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.1f} %"
+
+
+@register.filter
+def currency_label(code: str | None) -> str:
+    """A currency as the figures name it: events with no currency column stand in a group of their own."""
+    return code or "no currency stated"

@@ -20,6 +20,7 @@ from config.es import get_es
 from ingestion import files
 from ingestion import repository as repo
 from ingestion.bulk import TransientIndexError, cluster_ready, count_file_documents, delete_file_documents, refresh
+from ingestion.data_version import data_version_bump
 from ingestion.dispatch import dispatch_chunk, dispatch_chunk_resume, dispatch_job, notify_job_finished
 from ingestion.enums import COUNT_NAMES, JobStage, JobStatus
 from ingestion.files import ReceivedFile
@@ -170,6 +171,7 @@ def job_delete(*, job: Job) -> int:
     _clean_work(job.job_id)
     files.delete_stored(job.stored_name, job.source_name)
     repo.job_delete(job.job_id)
+    data_version_bump()
     return deleted.documents
 
 
@@ -265,6 +267,7 @@ def counts_as_indexed(job: Job, counts: dict[str, int]) -> dict[str, int]:
 
 def _finish(job: Job, final: JobStatus, changes: dict) -> None:
     repo.job_transition(job.job_id, to=final, changes={"stage": JobStage.DONE, **changes})
+    data_version_bump()
     event_id = repo.event_record(job=job, status=final, at=changes["finished_at"])
     _clean_work(job.job_id)
     notify_job_finished(event_id)

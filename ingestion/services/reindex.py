@@ -23,6 +23,7 @@ from config.es import get_es
 from ingestion import files, geoip
 from ingestion import repository as repo
 from ingestion.bulk import count_file_documents, encode, send, write_fallback
+from ingestion.data_version import data_version_bump
 from ingestion.dispatch import dispatch_reindex, notify_job_finished
 from ingestion.documents import daily_index, ensure_index_templates
 from ingestion.enums import COUNT_NAMES
@@ -189,7 +190,7 @@ def _move(es: Elasticsearch, prefix: str, job: Job, rules: dict, rows: list[dict
     days = list(dict.fromkeys(document["@timestamp"][:10] for _line, document in ready))
     accepted = job_days_accept(job_id=job.job_id, attempt=job.attempt, days=days, limit=day_limit(job))
     kept = []
-    ingested_at = format_timestamp(now())
+    ingested_at = format_timestamp(now())  # as the pipeline's enrich stage stamps every document it indexes
     for line, document in ready:
         day = document["@timestamp"][:10]
         if day in accepted:
@@ -254,6 +255,7 @@ def _finish(
     else:
         repo.job_update(job.job_id, changes)
     if outcome["moved"]:
+        data_version_bump()  # cached analytics no longer count every event
         # Screening and other consumers see the job's new events as they see a finished job's.
         event_id = repo.event_record(
             job=job, status=final, at=outcome["finished_at"], occasion=f"reindex-{outcome['run']}"

@@ -6,9 +6,23 @@
   const palette = ["#1d4fd7", "#d9480f", "#2b8a3e", "#ae3ec9", "#e67700", "#0b7285", "#c2255c", "#5c940d", "#495057"];
   const charts = {};
 
+  // A chart with nothing to draw would show a bare 0-1 axis: say so in a sentence instead.
+  function hasData(config) {
+    return config.data.datasets.some((dataset) =>
+      dataset.data.some((value) => (value && typeof value === "object" ? value.value : value))
+    );
+  }
+
   function draw(id, config) {
     const canvas = document.getElementById(id);
     if (!canvas) return;
+    if (!hasData(config)) {
+      const sentence = document.createElement("p");
+      sentence.className = "muted empty";
+      sentence.textContent = canvas.dataset.empty || "Nothing to show for these filters.";
+      canvas.parentElement.replaceWith(sentence);
+      return;
+    }
     config.options = Object.assign({ responsive: true, maintainAspectRatio: false, animation: false }, config.options);
     charts[id] = new Chart(canvas, config);
   }
@@ -20,31 +34,44 @@
 
   const buckets = data.timeline.buckets;
   const types = [...new Set(buckets.flatMap((bucket) => Object.keys(bucket.by_log_type)))];
+  // The expected band (filled between low and high) and the anomalous buckets, over the stacked bars. Each line
+  // has a stack of its own so that it is drawn at its value, not on top of the bars.
+  const band = data.band && data.band.times.length === buckets.length ? data.band : null;
+  const bandLines = band
+    ? [
+        { type: "line", label: "Expected (low)", data: band.low, stack: "low", borderColor: "rgba(73,80,87,.5)",
+          borderWidth: 1, pointRadius: 0, fill: false, order: -1 },
+        { type: "line", label: "Expected band", data: band.high, stack: "high", borderColor: "rgba(73,80,87,.5)",
+          backgroundColor: "rgba(73,80,87,.15)", borderWidth: 1, pointRadius: 0, fill: "-1", order: -1 },
+        { type: "line", label: "Anomaly", data: band.anomalies, stack: "anomaly", showLine: false,
+          pointRadius: 6, pointStyle: "triangle", borderColor: "#c92a2a", backgroundColor: "#c92a2a", order: -2 },
+      ]
+    : [];
   draw("chart-timeline", {
     type: "bar",
     data: {
       labels: buckets.map((bucket) => label(bucket.time)),
-      datasets: types.map((type, index) => ({
-        label: type,
-        data: buckets.map((bucket) => bucket.by_log_type[type] || 0),
-        backgroundColor: palette[index % palette.length],
-      })),
+      datasets: types
+        .map((type, index) => ({
+          label: type,
+          data: buckets.map((bucket) => bucket.by_log_type[type] || 0),
+          backgroundColor: palette[index % palette.length],
+        }))
+        .concat(bandLines),
     },
     options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } },
   });
 
-  const currencies = [...new Set(buckets.flatMap((bucket) => Object.keys(bucket.by_currency)))];
+  const revenue = data.revenue_rows || [];
+  const currency = data.summary.currency || "no currency stated";
   draw("chart-revenue", {
     type: "line",
     data: {
-      labels: buckets.map((bucket) => label(bucket.time)),
-      datasets: currencies.map((currency, index) => ({
-        label: "Revenue " + currency,
-        data: buckets.map((bucket) => (bucket.by_currency[currency] || {}).revenue || 0),
-        borderColor: palette[index % palette.length],
-        backgroundColor: palette[index % palette.length],
-        pointRadius: 0,
-      })),
+      labels: revenue.map((row) => label(row.time)),
+      datasets: [
+        { label: "Revenue (" + currency + ")", data: revenue.map((row) => row.revenue), borderColor: palette[0], backgroundColor: palette[0], pointRadius: 0 },
+        { label: "Cancellations (" + currency + ")", data: revenue.map((row) => row.cancellations), borderColor: palette[1], backgroundColor: palette[1], pointRadius: 0 },
+      ],
     },
     options: { scales: { y: { beginAtZero: true } } },
   });
@@ -61,6 +88,7 @@
   }
   horizontalBars("chart-categories", data.categories.categories || [], "category", "revenue", "Revenue");
   horizontalBars("chart-top", data.top.values || [], "value", "count", "Events");
+  horizontalBars("chart-currencies", data.currency_bars || [], "label", "orders", "Orders");
 
   const status = data.status;
   if (status.classes && status.classes.length) {

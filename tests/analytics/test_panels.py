@@ -22,7 +22,43 @@ def test_the_orders_summary_matches_the_reference_figures(read_side, analyst):
     assert summary["median_order"] == 63.98
     assert summary["p95_order"] == 155.96
     assert summary["customers"] == 46
-    assert summary["currencies"] == [{"currency": "EUR", "orders": 4_675, "revenue": 350_859.04}]
+    assert summary["currency"] == "EUR"
+    assert summary["cancelled_orders"] == 0
+    assert summary["net_revenue"] == 350_859.04
+    assert [(row["currency"], row["orders"], row["revenue"]) for row in summary["currencies"]] == [
+        ("EUR", 4_675, 350_859.04)
+    ]
+
+
+def test_the_retail_summary_counts_invoices_not_line_items(read_side, analyst):
+    summary = panel(analyst, "summary", job_id=read_side.retail["job_id"])
+
+    # The reference figures, computed from online_retail_france.csv itself.
+    assert summary["events"] == 8_557
+    assert summary["lines"] == 8_557
+    assert summary["orders"] == 392
+    assert summary["cancelled_orders"] == 69
+    assert summary["revenue"] == 209_715.11
+    assert summary["cancellations"] == -12_311.21
+    assert summary["net_revenue"] == 197_403.90
+    assert summary["average_order"] == 534.99
+    assert summary["median_order"] == 375.13
+    assert summary["customers"] == 87
+    # The file states no currency: its figures stand alone, never added to another currency's.
+    assert summary["currency"] is None
+    assert len(summary["currencies"]) == 1
+
+
+def test_every_retail_row_is_in_france_from_its_country_column(read_side, analyst):
+    in_france = panel(analyst, "summary", job_id=read_side.retail["job_id"], country="FR")
+    countries = panel(analyst, "geo", job_id=read_side.retail["job_id"])["countries"]
+
+    found = analyst.get("/api/search", {"job_id": read_side.retail["job_id"], "country": "FR", "page_size": 1}).json()
+
+    assert in_france["events"] == 8_557
+    assert found["total"] == {"value": 8_557, "relation": "eq"}
+    assert found["results"][0]["source"]["geo_status"] == "from_country_field"
+    assert countries == [{"country": "FR", "name": "France", "count": 8_557}]
 
 
 @pytest.mark.parametrize("country_filter", [{"country": "US"}, {"geoip.country_iso_code": "US"}])
@@ -59,7 +95,10 @@ def test_cancellations_of_the_retail_file_sum_to_the_reference(read_side, analys
     summary = panel(analyst, "summary", job_id=read_side.retail["job_id"], InvoiceNo="C*")
 
     assert summary["events"] == 149
-    assert summary["revenue"] == -12_311.21
+    assert summary["orders"] == 0
+    assert summary["revenue"] == 0.0
+    assert summary["cancelled_orders"] == 69
+    assert summary["cancellations"] == -12_311.21
 
 
 def test_top_values_of_a_files_own_nested_and_canonical_fields(read_side, analyst):
@@ -78,11 +117,19 @@ def test_the_timeline_counts_every_event_once_with_revenue_per_currency(read_sid
 
     assert timeline["interval"] == "day"
     assert sum(bucket["events"] for bucket in timeline["buckets"]) == 4_675
-    assert round(sum(bucket["by_currency"].get("EUR", {}).get("revenue", 0) for bucket in timeline["buckets"]), 2) == (
-        350_859.04
-    )
-    busy = max(timeline["buckets"], key=lambda bucket: bucket["orders"])
+    euros = [row for bucket in timeline["buckets"] for row in bucket["by_currency"] if row["currency"] == "EUR"]
+    assert round(sum(row["revenue"] for row in euros), 2) == 350_859.04
+    busy = max(euros, key=lambda row: row["orders"])
     assert busy["average_order"] == round(busy["revenue"] / busy["orders"], 2)
+
+
+def test_the_retail_timeline_counts_each_invoice_once_in_the_month_it_starts(read_side, analyst):
+    timeline = panel(analyst, "timeline", job_id=read_side.retail["job_id"], interval="month")
+    rows = [row for bucket in timeline["buckets"] for row in bucket["by_currency"]]
+
+    assert sum(row["orders"] for row in rows) == 392
+    assert round(sum(row["revenue"] for row in rows), 2) == 209_715.11
+    assert round(sum(row["cancellations"] for row in rows), 2) == -12_311.21
 
 
 def test_the_heatmap_folds_every_event_into_a_weekday_and_hour(read_side, analyst):

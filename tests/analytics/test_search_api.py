@@ -5,10 +5,12 @@ import io
 
 import orjson
 import pytest
+from django.test import override_settings
 
 from config.es import get_es
 from tests.analytics.conftest import ANALYST_ID, client_for
-from tests.helpers import SCRIPT_NOTE, orders_with_a_script_note, upload_and_wait
+from tests.datafiles import ONLINE_RETAIL_FRANCE
+from tests.helpers import SCRIPT_NOTE, data_lines, orders_with_a_script_note, upload_and_wait
 
 ALIAS = "test-logs-ecom"
 
@@ -95,7 +97,11 @@ def test_an_export_with_a_bad_sort_is_a_400_before_any_row_is_sent(read_side, an
     response = analyst.get("/api/search/export", {"format": "ndjson", "sort": "-no such field"})
 
     assert response.status_code == 400
-    assert response.json() == {"success": False, "error": "'no such field' is not a field name"}
+    assert response.json() == {
+        "success": False,
+        "error": "'no such field' is not a field name: use letters, digits, _ @ . - and no spaces "
+        "(e.g. geo.country_iso_code)",
+    }
 
 
 def test_relative_times_are_accepted(read_side, analyst):
@@ -104,6 +110,29 @@ def test_relative_times_are_accepted(read_side, analyst):
 
     assert recent["total"]["value"] == 0  # the orders are from 2016
     assert ever["total"]["value"] == 4_675
+
+
+def test_with_the_cache_unreachable_a_search_that_needs_a_cursor_is_a_503_and_one_page_still_answers(
+    read_side, analyst
+):
+    unreachable = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    job = read_side.orders["job_id"]
+
+    with override_settings(CACHES=unreachable):
+        paged = analyst.get("/api/search", {"job_id": job, "page_size": 5})
+        whole = analyst.get("/api/search", {"job_id": job, "q": '"Eddie Underwood"', "page_size": 500})
+
+    assert paged.status_code == 503
+    assert paged.json() == {
+        "success": False,
+        "error": "Search paging is unavailable: the cache (Redis) that keeps result sets does not answer; "
+        "try again shortly",
+    }
+    assert whole.status_code == 200
+    assert whole.json()["next"] is None
+    assert whole.json()["total"]["value"] == len(whole.json()["results"]) > 0
 
 
 @pytest.fixture(scope="session")
@@ -159,8 +188,27 @@ def test_the_csv_export_round_trips_and_keeps_numbers_as_numbers(read_side, anal
     assert len(rows) == 149
     assert {row["InvoiceNo"][:1] for row in rows} == {"C"}
     assert round(sum(float(row["amount"]) for row in rows), 2) == -12_311.21
-    # Even the header is formula-safe: @ starts a formula in some spreadsheets.
-    assert list(rows[0])[:4] == ["id", "index", "'@timestamp", "log_type"]
+    # Our own column names are written as they are (no quote before @timestamp).
+    assert list(rows[0])[:4] == ["id", "index", "@timestamp", "log_type"]
+
+
+def test_a_column_name_from_the_file_that_a_spreadsheet_would_run_is_neutralized_in_the_export_header(
+    celery_worker,
+):
+    owner = client_for(900_006, "exporter")
+    header, *lines = data_lines(ONLINE_RETAIL_FRANCE.name, 21).decode().splitlines()
+    hostile = "=cmd|' /C calc'!A0"
+    content = "\n".join([f'{header},"{hostile}"', *(f"{line},note" for line in lines)]) + "\n"
+    data, job = upload_and_wait(owner, "retail-with-a-formula-column.csv", content.encode())
+    assert job["counts"]["indexed"] == 20
+
+    response = owner.get("/api/search/export", {"format": "csv", "job_id": data["job_id"]})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+    assert rows[0][:3] == ["id", "index", "@timestamp"]
+    assert "'" + hostile in rows[0]
+    assert hostile not in rows[0]
+    assert len(rows) == 21
 
 
 def test_another_users_documents_never_appear_in_search_export_or_event_detail(read_side, analyst, other_user):

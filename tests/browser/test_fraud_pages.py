@@ -57,3 +57,88 @@ def test_the_fraud_queue_lists_alerts_and_an_alert_shows_its_evidence_and_can_be
     expect(page.locator("[data-kpi='open-high']")).to_have_text(str(high_open - 1))
     page.goto("/fraud/?status=acknowledged")
     expect(page.locator(f"#alert-queue tr[data-alert-id='{alert_id}'] td[data-status]")).to_have_text("Acknowledged")
+
+
+def test_dismissing_without_a_note_says_so_and_keeps_the_chosen_action_and_the_typed_note(page, screened_file):
+    sign_in(page, "maria")
+    page.goto("/fraud/?status=open")
+    page.locator("#alert-queue tbody tr").first.locator("td").nth(2).get_by_role("link").click()
+    expect(page.locator("#alert-status")).to_have_attribute("data-status", "open")
+
+    page.get_by_label("Dismissed").check()
+    page.get_by_role("button", name="Save status").click()
+
+    expect(page.get_by_role("alert")).to_have_text("note: say why the alert is dismissed")
+    expect(page.get_by_label("Dismissed")).to_be_checked()
+    expect(page.get_by_label("Note (needed to dismiss)")).to_be_focused()
+    expect(page.locator("#alert-status")).to_have_attribute("data-status", "open")
+    screenshot(page, "fraud-alert-dismiss-without-note")
+
+    page.get_by_label("Note (needed to dismiss)").fill("   ")
+    page.get_by_role("button", name="Save status").click()
+    expect(page.get_by_role("alert")).to_have_text("note: say why the alert is dismissed")
+    expect(page.get_by_label("Dismissed")).to_be_checked()
+    expect(page.get_by_label("Note (needed to dismiss)")).to_have_value("   ")
+
+    page.get_by_label("Note (needed to dismiss)").fill("Known customer, paid by invoice")
+    page.get_by_role("button", name="Save status").click()
+    expect(page.locator(".messages")).to_contain_text("Alert marked dismissed.")
+    expect(page.locator("#alert-status")).to_contain_text("Dismissed, by maria")
+    expect(page.locator("#alert-status")).to_contain_text("Known customer, paid by invoice")
+
+
+def test_a_status_another_reviewer_set_meanwhile_is_explained_and_the_typed_note_kept(page, screened_file, staff):
+    sign_in(page, "maria")
+    page.goto("/fraud/?status=open")
+    page.locator("#alert-queue tbody tr").first.locator("td").nth(2).get_by_role("link").click()
+    alert_id = page.url.rstrip("/").rsplit("/", 1)[1]
+    colleague = APIClient()
+    colleague.force_authenticate(staff)
+    changed = colleague.post(
+        f"/api/fraud/alerts/{alert_id}/status", {"status": "acknowledged", "note": "on it"}, format="json"
+    )
+    assert changed.status_code == 200, changed.json()
+
+    page.get_by_label("Acknowledged").check()
+    page.get_by_label("Note (needed to dismiss)").fill("Calling the customer")
+    page.get_by_role("button", name="Save status").click()
+
+    expect(page.get_by_role("alert")).to_have_text("The alert is already acknowledged")
+    expect(page.get_by_label("Note (needed to dismiss)")).to_have_value("Calling the customer")
+    expect(page.locator("#alert-status")).to_contain_text("Acknowledged, by olga")
+
+
+def test_a_queue_filter_error_keeps_every_filter_and_says_what_to_fix(page, screened_file):
+    sign_in(page, "maria")
+    page.goto("/fraud/")
+    page.get_by_label("Status").select_option(label="Any")
+    page.get_by_label("Tier").select_option(label="High")
+    page.get_by_label("Customer, card or IP").fill("-")
+    page.get_by_label("Seen from").fill("2023-02-01")
+    page.get_by_label("Seen until").fill("2022-11-01")
+    page.get_by_role("button", name="Filter").click()
+
+    expect(page.get_by_role("alert")).to_have_text(
+        "Seen until (2022-11-01) is before seen from (2023-02-01): swap the two dates"
+    )
+    expect(page.locator("#alert-queue")).to_have_count(0)
+    expect(page.get_by_label("Status")).to_have_value("all")
+    expect(page.get_by_label("Tier")).to_have_value("high")
+    expect(page.get_by_label("Customer, card or IP")).to_have_value("-")
+    expect(page.get_by_label("Seen from")).to_have_value("2023-02-01")
+    expect(page.get_by_label("Seen until")).to_have_value("2022-11-01")
+    screenshot(page, "fraud-queue-filter-error")
+
+    page.get_by_label("Seen from").fill("2022-11-01")
+    page.get_by_label("Seen until").fill("2023-02-01")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_role("alert")).to_have_count(0)
+    rows = page.locator("#alert-queue tbody tr")
+    expect(rows.first).to_be_visible()
+    assert set(rows.locator("td:first-child").all_inner_texts()) == {"High"}
+
+    page.goto("/fraud/?status=opne&tier=high")
+    expect(page.get_by_role("alert")).to_have_text(
+        "Status: 'opne' is not one of Any, Open, Acknowledged, Dismissed, Confirmed fraud"
+    )
+    expect(page.get_by_label("Tier")).to_have_value("high")

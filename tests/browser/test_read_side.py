@@ -58,6 +58,70 @@ def test_a_search_syntax_error_is_explained_on_the_page(page, orders_of):
     expect(page.get_by_role("alert")).to_have_text('Query syntax: a phrase is opened with " but never closed')
 
 
+def test_a_search_error_keeps_everything_typed_and_says_what_to_fix(page, orders_of):
+    sign_in(page, "maria")
+    page.goto("/search/")
+    page.get_by_label("Search", exact=True).fill("Underwood")
+    page.get_by_label("From", exact=True).fill("2016-12-01")
+    page.get_by_label("To", exact=True).fill("last tuesday")
+    page.get_by_label("Log type").select_option(label="Orders")
+    page.get_by_label("Country").fill("US")
+    page.get_by_label("Sort").select_option(label="Oldest first")
+    page.get_by_text("Filter on any field").click()
+    page.get_by_label("Field", exact=True).fill("customer gender")
+    page.get_by_label("Value (end with * for a prefix)").fill("MALE")
+    page.get_by_role("button", name="Apply").click()
+
+    expect(page.get_by_role("alert")).to_have_text(
+        "'customer gender' is not a field name: use letters, digits, _ @ . - and no spaces (e.g. geo.country_iso_code)"
+    )
+    typed = {"Search": "Underwood", "From": "2016-12-01", "To": "last tuesday", "Country": "US"}
+    for label, value in typed.items():
+        expect(page.get_by_label(label, exact=True)).to_have_value(value)
+    expect(page.get_by_label("Log type")).to_have_value("order")
+    expect(page.get_by_label("Sort")).to_have_value("@timestamp")
+    expect(page.get_by_label("Field", exact=True)).to_have_value("customer gender")
+    expect(page.get_by_label("Value (end with * for a prefix)")).to_have_value("MALE")
+    screenshot(page, "search-error-kept")
+
+    page.get_by_label("Field", exact=True).fill("customer_gender")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_role("alert")).to_contain_text("to: could not read 'last tuesday' as a time (use ISO 8601")
+    expect(page.locator(".active-filters")).to_contain_text("customer_gender = MALE")
+    for label, value in typed.items():
+        expect(page.get_by_label(label, exact=True)).to_have_value(value)
+
+    page.get_by_label("To", exact=True).fill("2016-12-31T23:59:59Z")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("#search-total")).to_contain_text("matching events")
+    expect(page.get_by_role("alert")).to_have_count(0)
+    first = page.locator("#search-results .result").first
+    expect(first.locator("mark").first).to_have_text("Underwood")
+    expect(page.get_by_label("Sort")).to_have_value("@timestamp")
+    expect(page.locator(".active-filters")).to_contain_text("customer_gender = MALE")
+
+
+def test_an_analytics_filter_error_keeps_everything_typed_and_a_bad_top_field_only_stops_its_panel(page, orders_of):
+    sign_in(page, "maria")
+    page.goto(f"/analytics/?job_id={orders_of['job_id']}&field=taxful total price")
+
+    expect(page.locator("[data-kpi='orders']")).to_have_text("4,675")
+    expect(page.locator("#top-error")).to_have_text(
+        "'taxful total price' is not a field name: use letters, digits, _ @ . - and no spaces "
+        "(e.g. geo.country_iso_code)"
+    )
+    expect(page.locator("#top-field")).to_have_value("taxful total price")
+
+    page.get_by_label("From", exact=True).fill("2016-12-01")
+    page.get_by_label("HTTP status", exact=True).fill("4040")
+    page.get_by_role("button", name="Apply").click()
+
+    expect(page.get_by_role("alert")).to_have_text("status: an HTTP status is a number from 100 to 599, such as 404")
+    expect(page.get_by_label("From", exact=True)).to_have_value("2016-12-01")
+    expect(page.get_by_label("HTTP status", exact=True)).to_have_value("4040")
+    expect(page.get_by_label("Job id", exact=True)).to_have_value(orders_of["job_id"])
+
+
 def test_the_analytics_page_draws_its_charts_with_data(page, orders_of):
     sign_in(page, "maria")
     page.goto(f"/analytics/?job_id={orders_of['job_id']}")
@@ -72,7 +136,7 @@ def test_the_analytics_page_draws_its_charts_with_data(page, orders_of):
             arg=chart,
         )
     expect(page.locator("#categories-table")).to_contain_text("92,809.81")
-    expect(page.locator("#countries-table")).to_contain_text("US (US)")
+    expect(page.locator("#countries-table")).to_contain_text("United States (US)")
     assert sum(int(cell) for cell in page.locator("#heatmap td").all_inner_texts()) == 4_675
     screenshot(page, "analytics-page")
 

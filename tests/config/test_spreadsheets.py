@@ -27,6 +27,12 @@ def test_text_a_spreadsheet_would_run_gets_a_leading_quote_and_numbers_stay_numb
 
 
 def test_csv_lines_neutralize_header_and_rows_and_quote_what_needs_it():
-    lines = list(csv_lines(["line", "raw"], [(3, '=1+1, "quoted"'), (4, "ok")]))
+    lines = list(csv_lines(["line", "raw", "@risk"], [(3, '=1+1, "quoted"', 1), (4, "ok", 2)]))
 
-    assert lines == ["line,raw\r\n", '3,"\'=1+1, ""quoted"""\r\n', "4,ok\r\n"]
+    assert lines == ["line,raw,'@risk\r\n", '3,"\'=1+1, ""quoted""",1\r\n', "4,ok,2\r\n"]
+
+
+def test_our_own_header_names_are_written_as_they_are_and_a_files_column_names_are_neutralized():
+    header = next(csv_lines(["@timestamp", "=cmd", "@timestamp2"], [], own_names={"@timestamp"}))
+
+    assert header == "@timestamp,'=cmd,'@timestamp2\r\n"

@@ -45,6 +45,8 @@ def test_a_new_daily_index_gets_the_declared_field_types(prefix):
         "session_id": "s1",
         "amount": 12,
         "currency": "EUR",
+        "order_id": "536370",
+        "cancellation": False,
         "job_id": "j1",
         "geo_status": "found",
         "ip": "8.8.8.8",
@@ -64,8 +66,9 @@ def test_a_new_daily_index_gets_the_declared_field_types(prefix):
     mapping = get_es().indices.get_mapping(index=index)[index]["mappings"]
     types = field_types(mapping)
     assert types["@timestamp"] == "date"
-    for keyword in ("log_type", "user_id", "session_id", "currency", "job_id", "file_id", "geo_status"):
+    for keyword in ("log_type", "user_id", "session_id", "currency", "order_id", "job_id", "file_id", "geo_status"):
         assert types[keyword] == "keyword", keyword
+    assert types["cancellation"] == "boolean"
     assert types["amount"] == "double"
     assert types["ip"] == "ip"
     assert types["geo.country_iso_code"] == types["geo.country_name"] == types["geo.city_name"] == "keyword"

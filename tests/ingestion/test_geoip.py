@@ -4,7 +4,7 @@ import orjson
 import pytest
 
 from ingestion.geoip import enrich, lookup
-from tests.datafiles import ECOMMERCE_ORDERS, WEB_ACCESS_LOGS, first_json_record
+from tests.datafiles import ECOMMERCE_ORDERS, ONLINE_RETAIL_FRANCE, WEB_ACCESS_LOGS, csv_records, first_json_record
 
 
 def test_a_public_ip_is_found_with_country_and_location():
@@ -92,7 +92,12 @@ def test_an_order_without_ip_keeps_the_location_its_file_carries():
 
     assert enrich(doc) == "from_file"
 
-    assert doc["geo"] == {"country_iso_code": "EG", "city_name": "Cairo", "location": {"lat": 30.1, "lon": 31.3}}
+    assert doc["geo"] == {
+        "country_iso_code": "EG",
+        "country_name": "Egypt",
+        "city_name": "Cairo",
+        "location": {"lat": 30.1, "lon": 31.3},
+    }
     assert doc["geo_status"] == "from_file"
 
 
@@ -102,3 +107,40 @@ def test_an_ip_the_database_places_wins_over_the_files_own_location():
     assert enrich(doc) == "found"
 
     assert doc["geo"]["country_iso_code"] == "US"
+
+
+def test_a_retail_row_without_ip_is_placed_in_the_country_its_country_column_names():
+    _, records = csv_records(ONLINE_RETAIL_FRANCE, limit=1)
+    doc = dict(records[0])
+
+    assert enrich(doc) == "from_country_field"
+
+    assert doc["geo_status"] == "from_country_field"
+    assert doc["geo"]["country_iso_code"] == "FR"
+    assert doc["geo"]["country_name"] == "France"
+    location = doc["geo"]["location"]
+    assert 42 < location["lat"] < 51 and -5 < location["lon"] < 8  # inside metropolitan France
+
+
+def test_an_ip_that_cannot_be_placed_gives_way_to_the_country_column():
+    doc = {"ip": "10.0.0.7", "Country": "United Kingdom"}
+
+    assert enrich(doc) == "from_country_field"
+
+    assert doc["geo"]["country_iso_code"] == "GB"
+
+
+def test_a_country_column_never_overrides_a_placed_ip():
+    doc = {"ip": "8.8.8.8", "country": "France"}
+
+    assert enrich(doc) == "found"
+
+    assert doc["geo"]["country_iso_code"] == "US"
+
+
+def test_an_unknown_country_adds_no_geo():
+    doc = {"Country": "Unspecified"}
+
+    assert enrich(doc) == "none"
+
+    assert "geo" not in doc

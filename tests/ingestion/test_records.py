@@ -197,6 +197,68 @@ def test_a_status_that_is_not_an_http_code_is_not_taken(value):
     assert "http_status" not in document
 
 
+def _retail_documents() -> list[dict]:
+    _, records = csv_records(ONLINE_RETAIL_FRANCE)
+    numeric = {"Quantity": int, "UnitPrice": float}
+    return [build_document(r, timestamp_field="InvoiceDate", numeric=numeric, log_type="order") for r in records]
+
+
+def test_every_retail_line_names_its_invoice_as_its_order():
+    documents = _retail_documents()
+
+    assert len(documents) == 8_557
+    assert documents[0]["order_id"] == "536370"
+    assert documents[0]["cancellation"] is False
+    # 8,557 lines of 392 orders and 69 cancelled invoices, as counted from the file itself.
+    assert len({d["order_id"] for d in documents if not d["cancellation"]}) == 392
+    assert len({d["order_id"] for d in documents if d["cancellation"]}) == 69
+
+
+def test_a_c_invoice_or_a_negative_quantity_is_a_cancellation():
+    cancelled = [d for d in _retail_documents() if d["cancellation"]]
+
+    assert len(cancelled) == 149
+    assert all(d["order_id"].startswith("C") and d["Quantity"] < 0 for d in cancelled)
+    assert round(sum(d["amount"] for d in cancelled), 2) == -12_311.21
+
+
+@pytest.mark.parametrize(
+    ("record", "cancelled"),
+    [
+        ({"invoice_no": "C1001", "amount": 12.5}, True),
+        ({"invoice_no": "1001", "quantity": -1, "unit_price": 3}, True),
+        ({"transaction_id": "t-9", "amount": -4.0}, True),
+        ({"order_number": "CA-77", "amount": 4.0}, False),
+        ({"amount": 4.0}, False),
+    ],
+)
+def test_cancellation_is_read_from_the_invoice_number_the_quantity_or_the_amount(record, cancelled):
+    document = build_document(
+        {"ts": "2024-05-01T10:00:00Z", **record}, timestamp_field="ts", numeric={}, log_type="order"
+    )
+
+    assert document["cancellation"] is cancelled
+
+
+def test_a_numeric_order_id_becomes_its_text_without_moving_the_original_aside():
+    document = build_document(
+        first_json_record(ECOMMERCE_ORDERS), timestamp_field="order_date", numeric={}, log_type="order"
+    )
+
+    assert document["order_id"] == "584677"
+    assert "order_id_original" not in document
+    assert document["cancellation"] is False
+
+
+def test_an_event_without_amount_or_order_carries_no_order_fields():
+    document = build_document(
+        first_json_record(WEB_ACCESS_LOGS), timestamp_field="timestamp", numeric={}, log_type="access"
+    )
+
+    assert "order_id" not in document
+    assert "cancellation" not in document
+
+
 def test_a_european_line_item_gets_its_price_its_amount_and_its_day():
     record = {
         "InvoiceNo": "548914",

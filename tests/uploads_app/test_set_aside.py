@@ -126,6 +126,8 @@ def test_another_user_cannot_see_or_reindex_the_set_aside_rows(old_job, other_cl
 
 def test_a_reindex_moves_the_rows_set_aside_under_the_old_rules_into_the_daily_indices(old_job, api_client):
     job_id, file_id = old_job["job_id"], old_job["file_id"]
+    # Asked before, the job's analytics are cached: a re-index must make them count the moved rows.
+    assert api_client.get("/api/analytics/summary", {"job_id": job_id}).json()["events"] == 2
 
     response = api_client.post(f"/api/logs/jobs/{job_id}/reindex-fallback")
 
@@ -141,6 +143,7 @@ def test_a_reindex_moves_the_rows_set_aside_under_the_old_rules_into_the_daily_i
     assert job["errors"] == []
     assert fallback_documents(file_id) == []
     assert count_documents(file_id) == 40  # the same ids: moved, not copied
+    assert api_client.get("/api/analytics/summary", {"job_id": job_id}).json()["events"] == 40
     documents = documents_of(file_id)
     prices = [float(row["UnitPrice"]) for row in retail_rows(ISSUE_ROWS)]
     # The two rows indexed at upload keep the text "18" in their source (Elasticsearch indexed it as the number).
