@@ -300,8 +300,6 @@ def test_the_api_keeps_its_openapi_contract(server, owner, known_ids, tmp_path):
         # Speed is the benchmark's business: a slow answer on a loaded machine is not a contract failure.
         "--request-timeout",
         "120",
-        "--exclude-checks",
-        "max_response_time",
         "--header",
         f"Authorization: Token {owner.token}",
         "--no-color",
