@@ -140,7 +140,7 @@ def test_the_preview_lists_the_planted_spike_with_its_explanation(keeper):
         ({"series": "median:bytes"}, "series: count, error_rate, or sum:<field>"),
         ({"series": "sum:request"}, "series: 'request' is not a number"),
         ({"series": "avg:no_such_field"}, "series: no field 'no_such_field' in these events"),
-        ({"sensitivity": "extreme"}, "sensitivity: \"extreme\" is not a valid choice"),
+        ({"sensitivity": "extreme"}, 'sensitivity: "extreme" is not a valid choice'),
         ({"window": "7m"}, "window: an anomaly rule's window is the bucket its series is cut into, one of 1m, 5m"),
     ],
 )
