@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.test import Client
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -152,3 +153,34 @@ def test_the_api_refuses_an_anomaly_rule_it_cannot_follow_with_a_sentence(keeper
     assert response.status_code == 400
     assert response.json()["success"] is False
     assert message in response.json()["error"]
+
+
+def test_the_form_saves_an_anomaly_rule_and_explains_a_bad_series(keeper):
+    browser = Client()
+    browser.force_login(get_user_model().objects.get(id=PLANTED_OWNER_ID))
+    form = {
+        "name": "Bytes anomaly",
+        "type": "anomaly",
+        "window": "1h",
+        "series": "sum:bytes",
+        "sensitivity": "low",
+        "threshold": "",
+        "every": "1h",
+        "realert": "0",
+        "enabled": "on",
+        "days": "7",
+    }
+
+    page = browser.get("/alerts/rules/new").content.decode()
+    preview = browser.post("/alerts/rules/new", {**form, "preview": "1"}).content.decode()
+    bad = browser.post("/alerts/rules/new", {**form, "series": "sum:request", "save": "1"})
+    saved = browser.post("/alerts/rules/new", {**form, "save": "1"})
+
+    assert '<div class="field" data-types="anomaly">' in page and 'name="series"' in page
+    assert "scores the whole span at once" in preview
+    assert bad.status_code == 400
+    assert "series: &#x27;request&#x27; is not a number" in bad.content.decode()
+    rule = AlertRule.objects.get(name="Bytes anomaly")
+    assert saved["Location"] == f"/alerts/rules/{rule.pk}/"
+    assert (rule.type, rule.series, rule.sensitivity, rule.window_seconds) == ("anomaly", "sum:bytes", "low", 3600)
+    assert (rule.threshold, rule.metric, rule.direction) == (None, "", "")
