@@ -21,6 +21,7 @@ import math
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q
 from django.http import QueryDict
@@ -125,10 +126,11 @@ def anomaly_filters(query: dict, *, start: dt.datetime, end: dt.datetime) -> Eve
 
 
 def anomaly_history_start(end: dt.datetime, bucket: dt.timedelta) -> dt.datetime:
+    """How far back an anomaly rule's model reads: four weeks, or fewer when that many buckets are too many."""
     return end - min(ANOMALY_HISTORY, (anomalies.MAX_BUCKETS - 1) * bucket)
 
 
-def anomaly_verdict(*, owner, query: dict, terms: Terms, end: dt.datetime) -> Verdict:
+def anomaly_verdict(*, owner: AbstractBaseUser, query: dict, terms: Terms, end: dt.datetime) -> Verdict:
     """The latest bucket complete at `end` judged by the anomaly model; when it is anomalous, the breach spans the
     whole anomaly it belongs to (its value and window are the anomaly's)."""
     found = anomalies.latest_anomaly(
