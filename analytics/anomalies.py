@@ -101,6 +101,14 @@ def series_parse(text: str) -> Series:
     return Series(kind, check_field_name(name) if name else None)
 
 
+def series_check(text: str) -> str:
+    """`text` when /api/anomalies could follow that series in these events; its sentence otherwise (alert rules)."""
+    parsed = series_parse(text)
+    if parsed.field:
+        _plain_field(parsed.field, "series", parsed.kind != "cardinality")
+    return text
+
+
 def _plain_field(name: str, purpose: str, numeric: bool = False) -> str:
     """The field to aggregate for `name`, refused with a sentence when it cannot serve."""
     fields = field_map(name)

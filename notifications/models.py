@@ -157,12 +157,18 @@ class AlertRule(models.Model):
         SPIKE = "spike", "Spike: X times more, or fewer, than the window before"
         NEW_TERM = "new_term", "New term: a value not seen before"
         METRIC = "metric", "Metric: a sum, average, maximum or 95th percentile against a threshold"
+        ANOMALY = "anomaly", "Anomaly: a series strays from its expected band"
 
     class Metric(models.TextChoices):
         SUM = "sum", "Sum"
         AVG = "avg", "Average"
         MAX = "max", "Maximum"
         P95 = "p95", "95th percentile"
+
+    class Sensitivity(models.TextChoices):
+        LOW = "low", "Low: only the clearest anomalies"
+        MEDIUM = "medium", "Medium"
+        HIGH = "high", "High: the smaller ones too"
 
     class Direction(models.TextChoices):
         # Metric rules.
@@ -188,6 +194,9 @@ class AlertRule(models.Model):
     metric = models.CharField(max_length=5, choices=Metric.choices, blank=True)
     direction = models.CharField(max_length=10, choices=Direction.choices, blank=True)
     ratio = models.FloatField(null=True, blank=True)
+    # anomaly: the series /api/anomalies follows (count, error_rate, sum:amount...), and how unusual fires it.
+    series = models.CharField(max_length=210, blank=True)
+    sensitivity = models.CharField(max_length=6, choices=Sensitivity.choices, blank=True)
     # new_term: how far back a value must be unseen.
     history_seconds = models.PositiveIntegerField(null=True, blank=True)
     # While an event keeps firing, told again at most this often (0: told once, when it fires).
@@ -220,7 +229,8 @@ class RuleEvaluation(models.Model):
     window_end = models.DateTimeField()
     # Windows judged: 1, or more when it caught up on time no earlier run covered (an outage).
     windows = models.PositiveIntegerField(default=1)
-    # The last window's value (a count, a ratio's count, a metric; per value: the highest count; new_term: new values).
+    # The last window's value (a count, a ratio's count, a metric; per value: the highest count; new_term: new values;
+    # anomaly: the anomaly's peak value, none when the latest bucket is normal).
     value = models.FloatField(null=True, blank=True)
     fired = models.BooleanField(default=False)
     detail = models.JSONField(default=dict, blank=True)

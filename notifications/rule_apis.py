@@ -30,7 +30,9 @@ class RuleInputSerializer(serializers.Serializer):
         "a value may be a list",
     )
     window = serializers.CharField(
-        max_length=20, help_text=f"the span of event time judged: {DURATION_HELP}; 1m to 30d"
+        max_length=20,
+        help_text=f"the span of event time judged: {DURATION_HELP}; 1m to 30d. anomaly: the bucket the series is "
+        "cut into, one of 1m, 5m, 10m, 15m, 30m, 1h, 2h, 3h, 6h, 12h, 1d",
     )
     every = serializers.CharField(
         max_length=20, required=False, help_text=f"how often it is evaluated, 1m (the default) to 1d: {DURATION_HELP}"
@@ -62,6 +64,19 @@ class RuleInputSerializer(serializers.Serializer):
     )
     history = serializers.CharField(
         max_length=20, required=False, allow_blank=True, help_text="new_term: how far back a value must be unseen (30d)"
+    )
+    series = serializers.CharField(
+        max_length=210,
+        required=False,
+        allow_blank=True,
+        help_text="anomaly: the series /api/anomalies follows: count (the default), error_rate, sum:<field>, "
+        "avg:<field>, max:<field> or cardinality:<field>",
+    )
+    sensitivity = serializers.ChoiceField(
+        choices=AlertRule.Sensitivity.choices,
+        required=False,
+        allow_blank=True,
+        help_text="anomaly: low, medium (the default) or high",
     )
     channels = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=2**31 - 1),
@@ -117,6 +132,8 @@ class RuleSerializer(serializers.ModelSerializer):
             "direction",
             "ratio",
             "history",
+            "series",
+            "sensitivity",
             "channels",
             "realert",
             "notify_resolved",
@@ -223,7 +240,9 @@ class RulePreviewApi(APIView):
         summary="When this rule would have fired over the last days of your events",
         description="Back-to-back windows of the rule's size, ending now, judged from one aggregation query. "
         "`value` is the window's value (new_term: the new value, `at` the time it was first seen); `count` is how "
-        "many windows fired (the list holds at most 1,000), `events` how many alert events that makes.",
+        "many windows fired (the list holds at most 1,000), `events` how many alert events that makes. anomaly: each "
+        "anomaly of the days asked (`at` its end, `value` its peak, `explanation`), scored by the same model as "
+        "/api/anomalies; `note` says how that differs from the running rule.",
         parameters=[InputSerializer],
         responses={
             200: inline_serializer(
@@ -231,7 +250,11 @@ class RulePreviewApi(APIView):
                 {
                     "fired": inline_serializer(
                         "RulePreviewFired",
-                        {"at": serializers.DateTimeField(), "value": serializers.JSONField()},
+                        {
+                            "at": serializers.DateTimeField(),
+                            "value": serializers.JSONField(),
+                            "explanation": serializers.CharField(required=False, help_text="anomaly rules"),
+                        },
                         many=True,
                     ),
                     "count": serializers.IntegerField(),
@@ -240,6 +263,7 @@ class RulePreviewApi(APIView):
                     "from": serializers.DateTimeField(),
                     "to": serializers.DateTimeField(),
                     "window": serializers.CharField(),
+                    "note": serializers.CharField(required=False, help_text="anomaly rules"),
                 },
             ),
             **error_responses(400, 401, 403, 404, 503),

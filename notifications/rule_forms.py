@@ -59,6 +59,10 @@ class RuleForm(forms.Form):
         ],
     )
     history = forms.CharField(label="Unseen for", required=False, max_length=20, initial="30d")
+    series = forms.CharField(label="Series", required=False, max_length=210, initial="count")
+    sensitivity = forms.ChoiceField(
+        label="Sensitivity", required=False, choices=AlertRule.Sensitivity.choices, initial="medium"
+    )
     every = forms.CharField(label="Evaluate every", max_length=20, initial="1m")
     realert = forms.CharField(label="Tell again while firing, every", max_length=20, initial="0")
     channels = forms.MultipleChoiceField(label="Channels", required=False, widget=forms.CheckboxSelectMultiple)
@@ -106,6 +110,8 @@ class RuleForm(forms.Form):
             "direction": data["spike_direction"] if kind == AlertRule.Type.SPIKE else data["metric_direction"],
             "ratio": data["ratio"].strip() or None,
             "history": data["history"],
+            "series": data["series"] if kind == AlertRule.Type.ANOMALY else "",
+            "sensitivity": data["sensitivity"] if kind == AlertRule.Type.ANOMALY else "",
             "channels": [int(pk) for pk in data["channels"]],
             "realert": data["realert"],
             "notify_resolved": data["notify_resolved"],
@@ -135,6 +141,8 @@ class RuleForm(forms.Form):
             "metric_direction": rule.direction if rule.type == AlertRule.Type.METRIC else "above",
             "spike_direction": rule.direction if rule.type == AlertRule.Type.SPIKE else "both",
             "history": settings["history"] or "30d",
+            "series": settings["series"] or "count",
+            "sensitivity": settings["sensitivity"] or "medium",
             "channels": [str(pk) for pk in settings["channels"]],
             "days": 7,
         }

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from analytics.rules_queries import WindowFigures
 
 FREQUENCY, FLATLINE, SPIKE, NEW_TERM, METRIC = "frequency", "flatline", "spike", "new_term", "metric"
+ANOMALY = "anomaly"
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,8 @@ class Terms:
     metric: str = ""
     direction: str = ""
     ratio: float | None = None
+    series: str = ""
+    sensitivity: str = ""
 
 
 @dataclass(frozen=True)

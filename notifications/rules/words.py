@@ -3,7 +3,7 @@
 import datetime as dt
 
 from notifications.rules.durations import duration_text
-from notifications.rules.judging import FLATLINE, FREQUENCY, NEW_TERM, SPIKE, Terms
+from notifications.rules.judging import ANOMALY, FLATLINE, FREQUENCY, NEW_TERM, SPIKE, Terms
 
 METRIC_WORDS = {"sum": "the sum", "avg": "the average", "max": "the maximum", "p95": "the 95th percentile"}
 
@@ -36,6 +36,9 @@ def condition(terms: Terms, history: dt.timedelta | None = None) -> str:
     if terms.type == NEW_TERM:
         before = duration_text(int(history.total_seconds())) if history else "days"
         return f"a value of {terms.field} not seen in the {before} before, within {window}"
+    if terms.type == ANOMALY:
+        bucket = f"a {window} bucket ({terms.sensitivity} sensitivity)"
+        return f"the series {terms.series} outside its expected band for the hour and weekday in {bucket}"
     side = "below" if terms.direction == "below" else "at or above"
     return f"{METRIC_WORDS[terms.metric]} of {terms.field} over {window} {side} {number(terms.threshold)}"
 
@@ -51,6 +54,8 @@ def fired(name: str, terms: Terms, *, key: str, value: float | None, detail: dic
         what = f"only {_events(value)} in {window} (fewer than {number(terms.threshold)})"
     elif terms.type == SPIKE:
         what = f"{_events(value)} in {window}, against {number(detail.get('previous'))} in the {window} before"
+    elif terms.type == ANOMALY:
+        what = detail.get("explanation") or f"the series {terms.series} was {number(value)}, outside its expected band"
     elif terms.type == NEW_TERM:
         what = f"{terms.field} {key} appeared ({_events(value)}), unseen before"
     else:

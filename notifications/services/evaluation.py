@@ -14,12 +14,14 @@ moving the rule's last evaluated end from the value it read, and the one whose u
 result.
 """
 
+import dataclasses
 import datetime as dt
 import logging
 import math
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q
 from django.http import QueryDict
@@ -28,7 +30,7 @@ from django.utils import timezone
 from elasticsearch import ApiError, TransportError
 from elasticsearch_dsl import Search
 
-from analytics import rules_queries
+from analytics import anomalies, rules_queries
 from analytics.filters import EventFilters, filters_from, scoped_search
 from config.errors import ApplicationError
 from notifications import events
@@ -36,10 +38,12 @@ from notifications.models import AlertEvent, AlertRule, RuleEvaluation
 from notifications.rules import words
 from notifications.rules.durations import duration_text
 from notifications.rules.judging import (
+    ANOMALY,
     FREQUENCY,
     METRIC,
     NEW_TERM,
     SPIKE,
+    Breach,
     Outcome,
     Terms,
     Verdict,
@@ -58,6 +62,11 @@ MAX_WINDOWS = 10_080
 DOCUMENTS_PER_EVENT = 10
 # The keys of a run's values kept in its record.
 KEYS_RECORDED = 20
+# An anomaly rule's model learns from at most four weeks before the bucket it judges (the weekly pattern), and
+# from at most the anomaly model's largest number of buckets.
+ANOMALY_HISTORY = dt.timedelta(days=28)
+# What an alert event and its notification keep of the anomaly that fired it.
+ANOMALY_DETAIL = ("explanation", "score", "expected", "direction", "peak")
 
 
 def rule_terms(rule: AlertRule) -> Terms:
@@ -69,6 +78,8 @@ def rule_terms(rule: AlertRule) -> Terms:
         metric=rule.metric,
         direction=rule.direction,
         ratio=rule.ratio,
+        series=rule.series,
+        sensitivity=rule.sensitivity,
     )
 
 
@@ -109,6 +120,34 @@ def rule_verdicts(
     return judge_windows(terms, windows)
 
 
+def anomaly_filters(query: dict, *, start: dt.datetime, end: dt.datetime) -> EventFilters:
+    """A rule's saved query over [start, end): the span an anomaly rule's model reads."""
+    return dataclasses.replace(query_filters(query), start=_iso(start), end=_iso(end - dt.timedelta(milliseconds=1)))
+
+
+def anomaly_history_start(end: dt.datetime, bucket: dt.timedelta) -> dt.datetime:
+    """How far back an anomaly rule's model reads: four weeks, or fewer when that many buckets are too many."""
+    return end - min(ANOMALY_HISTORY, (anomalies.MAX_BUCKETS - 1) * bucket)
+
+
+def anomaly_verdict(*, owner: AbstractBaseUser, query: dict, terms: Terms, end: dt.datetime) -> Verdict:
+    """The latest bucket complete at `end` judged by the anomaly model; when it is anomalous, the breach spans the
+    whole anomaly it belongs to (its value and window are the anomaly's)."""
+    found = anomalies.latest_anomaly(
+        user=owner,
+        filters=anomaly_filters(query, start=anomaly_history_start(end, terms.window), end=end),
+        series=terms.series,
+        sensitivity=terms.sensitivity,
+        now=end,
+        interval=duration_text(int(terms.window.total_seconds())),
+    )
+    if found is None:
+        return Verdict(end - terms.window, end, None)
+    start, stop = (dt.datetime.fromisoformat(found[name]) for name in ("from", "to"))
+    detail = {name: found[name] for name in ANOMALY_DETAIL}
+    return Verdict(start, stop, found["value"], (Breach("", found["value"], start, stop, detail),), detail)
+
+
 def window_end(now: dt.datetime) -> dt.datetime:
     """The end of the latest window to judge: a whole minute at least the lag before now."""
     return (now - dt.timedelta(seconds=settings.ALERT_RULES_LAG_SECONDS)).replace(second=0, microsecond=0)
@@ -122,9 +161,13 @@ def rules_due(*, now: dt.datetime | None = None) -> list[int]:
 
 
 def _span(rule: AlertRule, end: dt.datetime) -> tuple[dt.datetime, int]:
-    """Where this run starts, and how many windows of a long outage it leaves out (beyond MAX_WINDOWS)."""
+    """Where this run starts, and how many windows of a long outage it leaves out (beyond MAX_WINDOWS).
+
+    An anomaly rule judges the latest complete bucket only: the model scores a bucket against all the history
+    before it, so there is no cheaper catch-up than scoring the latest.
+    """
     window = dt.timedelta(seconds=rule.window_seconds)
-    if rule.last_window_end is None or end - rule.last_window_end <= window:
+    if rule.type == ANOMALY or rule.last_window_end is None or end - rule.last_window_end <= window:
         return end - window, 0
     needed = math.ceil((end - rule.last_window_end) / window)
     return end - min(needed, MAX_WINDOWS) * window, max(0, needed - MAX_WINDOWS)
@@ -168,6 +211,10 @@ def event_data(rule: AlertRule, event: AlertEvent, *, repeat: bool = False) -> d
     lines = [words.window_line(event.window_start, event.window_end), f"Condition: {words.condition(terms)}."]
     if event.documents:
         lines.append(f"First matching events: {', '.join(event.documents[:5])}")
+    anomaly = {}
+    if rule.type == ANOMALY:
+        anomaly = {"series": rule.series, "sensitivity": rule.sensitivity}
+        anomaly.update({name: event.detail.get(name) for name in ANOMALY_DETAIL})
     return {
         "rule_id": rule.pk,
         "rule": rule.name,
@@ -191,6 +238,7 @@ def event_data(rule: AlertRule, event: AlertEvent, *, repeat: bool = False) -> d
         "lines": lines,
         "url": search_url,
         "rule_url": f"{settings.SITE_URL}{reverse('alert-rule-page', args=[rule.pk])}",
+        **anomaly,
     }
 
 
@@ -309,10 +357,11 @@ def rule_evaluate(*, rule_id: int, now: dt.datetime | None = None) -> RuleEvalua
     start, skipped = _span(rule, end)
     open_events = {event.key: event for event in rule.events.filter(state=AlertEvent.State.FIRING)}
     try:
-        search = rule_search(rule)
-        verdicts = rule_verdicts(
-            terms=rule_terms(rule), search=search, start=start, end=end, history=rule_history(rule)
-        )
+        search, terms = rule_search(rule), rule_terms(rule)
+        if rule.type == ANOMALY:
+            verdicts = [anomaly_verdict(owner=rule.owner, query=rule.query, terms=terms, end=end)]
+        else:
+            verdicts = rule_verdicts(terms=terms, search=search, start=start, end=end, history=rule_history(rule))
         plan = outcomes(verdicts)
         documents = {key: _documents(rule, search, outcome) for key, outcome in plan.items() if key not in open_events}
     except ApplicationError as error:

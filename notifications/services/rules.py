@@ -10,14 +10,21 @@ from django.http import QueryDict
 from django.utils import timezone
 from elasticsearch import ApiError, TransportError
 
-from analytics import rules_queries
+from analytics import anomalies, rules_queries
 from analytics.filters import RESERVED, check_field_name, filters_from, scoped_search
 from config.errors import ApplicationError, ServiceUnavailable
 from notifications import events
 from notifications.models import AlertEvent, AlertRule, Channel
 from notifications.rules.durations import UNITS, duration_text, seconds_from
-from notifications.rules.judging import FLATLINE, FREQUENCY, METRIC, NEW_TERM, SPIKE, Terms, episodes
-from notifications.services.evaluation import MAX_WINDOWS, query_filters, rule_verdicts, window_end
+from notifications.rules.judging import ANOMALY, FLATLINE, FREQUENCY, METRIC, NEW_TERM, SPIKE, Terms, episodes
+from notifications.services.evaluation import (
+    MAX_WINDOWS,
+    anomaly_filters,
+    anomaly_history_start,
+    query_filters,
+    rule_verdicts,
+    window_end,
+)
 
 DAY = UNITS["d"]
 WINDOW_LIMITS = {"minimum": 60, "maximum": 30 * DAY}
@@ -35,7 +42,21 @@ MAX_QUERY_PARAMETERS = 20
 MAX_QUERY_VALUES = 100
 LARGEST = 1e12
 # Settings that change what a rule fires on: changing one starts its evaluations afresh (no catch-up).
-CONDITION = ("type", "query", "window_seconds", "threshold", "field", "metric", "direction", "ratio", "history_seconds")
+CONDITION = (
+    "type",
+    "query",
+    "window_seconds",
+    "threshold",
+    "field",
+    "metric",
+    "direction",
+    "ratio",
+    "history_seconds",
+    "series",
+    "sensitivity",
+)
+# An anomaly rule's window is the bucket its series is cut into: one of the intervals /api/anomalies offers.
+ANOMALY_BUCKETS = {int(step.total_seconds()): name for name, step in anomalies.INTERVALS}
 
 
 def _name(value) -> str:
@@ -146,7 +167,27 @@ def _metric(values: dict) -> dict:
     }
 
 
-BY_TYPE = {FREQUENCY: _frequency, FLATLINE: _flatline, SPIKE: _spike, NEW_TERM: _new_term, METRIC: _metric}
+def _anomaly(values: dict) -> dict:
+    window = seconds_from(values.get("window") or "", name="window", **WINDOW_LIMITS)
+    if window not in ANOMALY_BUCKETS:
+        raise ApplicationError(
+            f"window: an anomaly rule's window is the bucket its series is cut into, one of "
+            f"{', '.join(ANOMALY_BUCKETS.values())}"
+        )
+    return {
+        "series": anomalies.series_check(str(values.get("series") or "count").strip()),
+        "sensitivity": _choice(values, "sensitivity", tuple(AlertRule.Sensitivity.values), "medium"),
+    }
+
+
+BY_TYPE = {
+    FREQUENCY: _frequency,
+    FLATLINE: _flatline,
+    SPIKE: _spike,
+    NEW_TERM: _new_term,
+    METRIC: _metric,
+    ANOMALY: _anomaly,
+}
 
 
 def _channels(owner: AbstractBaseUser, ids) -> list[Channel]:
@@ -187,6 +228,8 @@ def rule_checked(*, owner: AbstractBaseUser, values: dict) -> tuple[dict, list[C
         "direction": "",
         "ratio": None,
         "history_seconds": None,
+        "series": "",
+        "sensitivity": "",
     }
     fields.update(BY_TYPE[kind](values))
     return fields, _channels(owner, values.get("channels") or [])
@@ -206,6 +249,8 @@ def rule_settings(rule: AlertRule) -> dict:
         "direction": rule.direction,
         "ratio": rule.ratio,
         "history": duration_text(rule.history_seconds) if rule.history_seconds else "",
+        "series": rule.series,
+        "sensitivity": rule.sensitivity,
         "channels": sorted(rule.channels.values_list("pk", flat=True)) if rule.pk else [],
         "realert": duration_text(rule.realert_seconds),
         "notify_resolved": rule.notify_resolved,
@@ -284,6 +329,8 @@ def rule_preview(*, owner: AbstractBaseUser, fields: dict, days: int = 7, now: d
     """
     if not PREVIEW_DAYS[0] <= days <= PREVIEW_DAYS[1]:
         raise ApplicationError(f"days: from {PREVIEW_DAYS[0]} to {PREVIEW_DAYS[1]}")
+    if fields["type"] == ANOMALY:
+        return _anomaly_preview(owner=owner, fields=fields, days=days, end=window_end(now or timezone.now()))
     window = fields["window_seconds"]
     count = days * DAY // window
     if count < 1:
@@ -319,6 +366,45 @@ def rule_preview(*, owner: AbstractBaseUser, fields: dict, days: int = 7, now: d
         "from": _iso(start),
         "to": _iso(end),
         "window": duration_text(window),
+    }
+
+
+def _anomaly_preview(*, owner: AbstractBaseUser, fields: dict, days: int, end: dt.datetime) -> dict:
+    """The anomalies of the last `days` in the rule's series, scored over the same history the rule reads."""
+    bucket = dt.timedelta(seconds=fields["window_seconds"])
+    start = end - dt.timedelta(days=days)
+    if (end - start) / bucket > anomalies.MAX_BUCKETS - 1:
+        raise ApplicationError(
+            f"days: {days} days of {duration_text(fields['window_seconds'])} buckets are more than the "
+            f"{anomalies.MAX_BUCKETS:,} the anomaly model scores; ask for fewer days, or use a longer window"
+        )
+    try:
+        answer = anomalies.series_anomalies(
+            user=owner,
+            filters=anomaly_filters(fields["query"], start=min(start, anomaly_history_start(end, bucket)), end=end),
+            series=fields["series"],
+            interval=duration_text(fields["window_seconds"]),
+            sensitivity=fields["sensitivity"],
+            until=end,
+            explain=False,
+        )
+    except (ApiError, TransportError) as error:
+        raise ServiceUnavailable("Elasticsearch could not be reached; try the preview again in a moment.") from error
+    fired = [
+        {"at": found["to"], "value": found["value"], "explanation": found["explanation"]}
+        for found in answer["anomalies"]
+        if dt.datetime.fromisoformat(found["to"]) > start
+    ]
+    return {
+        "fired": fired[:PREVIEW_LISTED],
+        "count": len(fired),
+        "events": len(fired),
+        "windows": int((end - start) / bucket),
+        "from": _iso(start),
+        "to": _iso(end),
+        "window": duration_text(fields["window_seconds"]),
+        "note": "The preview scores the whole span at once, as the anomalies page does; the running rule scores "
+        "each bucket once it is complete, against the history before it, so the two can differ near the edges.",
     }
 
 
