@@ -13,7 +13,7 @@ from elasticsearch import ApiError
 from elasticsearch_dsl import A, Q, Search
 
 from analytics.mapping import field_map
-from analytics.panels import PERCENTILE_COMPRESSION
+from analytics.orders import PERCENTILE_COMPRESSION
 from config.errors import ApplicationError
 
 METRICS = ("sum", "avg", "max", "p95")
