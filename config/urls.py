@@ -25,6 +25,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/health", HealthApi.as_view(), name="health"),
     path("api/logs/", include("uploads_app.api_urls")),
+    path("api/retention/", include("uploads_app.retention_api_urls")),
     path("api/", include("analytics.api_urls")),
     path("api/notifications/", include("notifications.api_urls")),
     path("api/alerts/", include("notifications.rule_api_urls")),

@@ -11,6 +11,7 @@ from config.mongo import TRANSIENT_ERRORS
 from ingestion.bulk import ES_UNREACHABLE
 from ingestion.dispatch import dispatch_chunk
 from ingestion.services import deliveries, jobs, reindex, stages
+from ingestion.services import retention as retention_service
 from ingestion.services.deliveries import Verdict
 
 # A delivery that killed its worker this many times is not run again: the job fails instead of looping.
@@ -159,3 +160,8 @@ def sweep_files() -> int:
 @shared_task(name="ingestion.delete_empty_indices")
 def delete_empty_indices() -> list[str]:
     return jobs.indices_delete_empty()
+
+
+@shared_task(name="ingestion.retention", acks_late=True)
+def retention() -> str:
+    return retention_service.retention_run(trigger="beat").run_id

@@ -1,0 +1,219 @@
+"""Retention on the real servers: what a policy deletes, what it never touches, the dry run and the audit."""
+
+import datetime as dt
+import io
+from types import SimpleNamespace
+
+import orjson
+import pytest
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.core.management import call_command
+
+from config.es import get_es
+from ingestion import repository
+from ingestion.enums import JobStatus
+from ingestion.models import RetentionPolicy, RetentionRun
+from tests.analytics.conftest import client_for
+from tests.datafiles import WEB_ACCESS_LOGS
+from tests.helpers import count_documents, data_lines, transactions_on, upload_and_wait
+
+ANA_ID, BRUNO_ID, STAFF_ID = 917_001, 917_002, 917_003
+OLD = dt.datetime.now(dt.UTC) - dt.timedelta(days=45)
+PREFIX = settings.LOGS_INDEX_PREFIX
+
+
+def web_rows_on(days: list[str], *, broken: bool = False) -> bytes:
+    """Real web access rows, one at 10:00 on each day (and an unreadable row: a dead letter), as NDJSON."""
+    rows = [orjson.loads(line) for line in data_lines(WEB_ACCESS_LOGS.name, len(days)).splitlines()]
+    lines = [
+        orjson.dumps({**row, "timestamp": f"{day}T10:00:00Z"}) + b"\n" for row, day in zip(rows, days, strict=True)
+    ]
+    if broken:
+        lines.append(b'{"timestamp": "2009-01-05T11:00:00Z", "clientip": \n')
+    return b"".join(lines)
+
+
+def plant_stream_events(owner_id: int, days: list[str]) -> list[str]:
+    """Streamed events as a stream ingest writes them (a `stream_id`, the owner, no job); returns their ids."""
+    es, ids = get_es(), []
+    rows = [orjson.loads(line) for line in data_lines(WEB_ACCESS_LOGS.name, len(days)).splitlines()]
+    for row, day in zip(rows, days, strict=True):
+        document_id = f"stream-{owner_id}-{day}"
+        document = {**row, "@timestamp": f"{day}T09:00:00Z", "owner": str(owner_id), "stream_id": "shop-web"}
+        es.index(index=f"{PREFIX}-{day.replace('-', '.')}", id=document_id, document=document)
+        ids.append(document_id)
+    es.indices.refresh(index=PREFIX)
+    return ids
+
+
+def stream_event_exists(day: str, owner_id: int) -> bool:
+    return get_es().exists(index=f"{PREFIX}-{day.replace('-', '.')}", id=f"stream-{owner_id}-{day}").body
+
+
+def index_exists(day: str) -> bool:
+    return get_es().indices.exists(index=f"{PREFIX}-{day.replace('-', '.')}").body
+
+
+def make_old(job_id: str) -> None:
+    repository.job_update(job_id, {"created_at": OLD})
+
+
+@pytest.fixture(scope="module")
+def scenario(celery_worker, django_db_blocker):
+    """Ana keeps uploads, files, dead letters and streamed events 30 days; Bruno has no policy. Old and recent
+    uploads and streamed events of both, one of Ana's old jobs running again; a dry run, then a run."""
+    ana, bruno = client_for(ANA_ID, "ana"), client_for(BRUNO_ID, "bruno")
+    staff = client_for(STAFF_ID, "chief", staff=True)
+    # Ana's old upload alone on its days (whole indices), with a dead letter.
+    alone, _ = upload_and_wait(ana, "web_2009_jan.ndjson", web_rows_on(["2009-01-05", "2009-01-06"], broken=True))
+    # Ana's old upload on a day Bruno's old upload shares (documents deleted one by one; Bruno's stay).
+    shared, _ = upload_and_wait(ana, "card_2009_feb.csv", transactions_on(["2009-02-10T12:00:00Z"] * 2))
+    bruno_old, _ = upload_and_wait(bruno, "card_2009_feb_b.csv", transactions_on(["2009-02-10T13:00:00Z"] * 3))
+    # Ana's upload inside the window, and an old one of hers that is running again.
+    recent, _ = upload_and_wait(ana, "card_2009_mar.csv", transactions_on(["2009-03-01T12:00:00Z"] * 2))
+    running, _ = upload_and_wait(ana, "card_2009_apr.csv", transactions_on(["2009-04-20T12:00:00Z"] * 2))
+    for data in (alone, shared, bruno_old, running):
+        make_old(data["job_id"])
+    repository.job_update(running["job_id"], {"status": JobStatus.PROCESSING})
+    today = dt.date.today().isoformat()
+    plant_stream_events(ANA_ID, ["2009-05-01", today])
+    plant_stream_events(BRUNO_ID, ["2009-05-01"])
+    with django_db_blocker.unblock():
+        days = {"upload_events_days": 30, "stream_events_days": 30, "files_days": 30, "dead_letters_days": 30}
+        assert ana.put("/api/retention/policy", days, format="json").status_code == 200
+        try:
+            dry_run = staff.get("/api/retention/dry-run").json()
+            ana_dry_run = ana.get("/api/retention/dry-run").json()
+            output = io.StringIO()
+            call_command("retention", stdout=output)
+            runs = staff.get("/api/retention/runs").json()
+            second = io.StringIO()
+            call_command("retention", stdout=second)
+            yield SimpleNamespace(
+                alone=alone,
+                shared=shared,
+                bruno_old=bruno_old,
+                recent=recent,
+                running=running,
+                dry_run=dry_run,
+                ana_dry_run=ana_dry_run,
+                output=output.getvalue(),
+                second_output=second.getvalue(),
+                runs=runs,
+                today=today,
+            )
+        finally:
+            repository.job_update(running["job_id"], {"status": JobStatus.COMPLETED})
+            RetentionPolicy.objects.all().delete()
+            RetentionRun.objects.all().delete()
+
+
+def test_an_old_upload_alone_on_its_days_loses_its_indices_whole(scenario):
+    assert count_documents(scenario.alone["file_id"]) == 0
+    assert not index_exists("2009-01-05")
+    assert not index_exists("2009-01-06")
+    steps = scenario.runs[0]["steps"]
+    whole = sorted(step["target"] for step in steps if step["kind"] == "index")
+    assert whole == [f"{PREFIX}-2009.01.05", f"{PREFIX}-2009.01.06"]
+
+
+def test_the_job_keeps_its_counts_and_says_its_events_and_file_are_gone(scenario):
+    job = repository.job_get(scenario.alone["job_id"])
+    assert job.counts["indexed"] == 2
+    assert job.counts["dead_lettered"] == 1
+    assert job.retention["events_deleted"] == 2
+    assert job.retention["events_days"] == 30
+    assert job.retention["file_days"] == 30
+    assert not default_storage.exists(job.stored_name)
+    assert repository.dead_letters_count(job.job_id) == 0
+
+
+def test_an_old_upload_sharing_a_day_loses_its_documents_and_the_other_users_stay(scenario):
+    assert count_documents(scenario.shared["file_id"]) == 0
+    assert count_documents(scenario.bruno_old["file_id"]) == 3
+    bruno_job = repository.job_get(scenario.bruno_old["job_id"])
+    assert bruno_job.retention == {}
+    assert default_storage.exists(bruno_job.stored_name)
+
+
+def test_an_upload_inside_the_window_survives(scenario):
+    assert count_documents(scenario.recent["file_id"]) == 2
+    job = repository.job_get(scenario.recent["job_id"])
+    assert job.retention == {}
+    assert default_storage.exists(job.stored_name)
+
+
+def test_a_running_job_survives_although_it_is_old(scenario):
+    assert count_documents(scenario.running["file_id"]) == 2
+    job = repository.job_get(scenario.running["job_id"])
+    assert job.retention == {}
+    assert default_storage.exists(job.stored_name)
+
+
+def test_streamed_events_go_by_event_day_and_only_the_owners(scenario):
+    assert not stream_event_exists("2009-05-01", ANA_ID)
+    assert stream_event_exists(scenario.today, ANA_ID)
+    assert stream_event_exists("2009-05-01", BRUNO_ID)
+
+
+def test_the_dry_run_lists_exactly_what_the_run_then_deleted(scenario):
+    def figures(steps):
+        return sorted(
+            (step["kind"], step["target"], step["documents"], step["files"], step["dead_letters"]) for step in steps
+        )
+
+    run = scenario.runs[0]
+    assert run["finished_at"] is not None
+    assert figures(scenario.dry_run["steps"]) == figures(run["steps"])
+    totals = scenario.dry_run["totals"]
+    assert totals["events"] == 2 + 2 + 1  # the whole days of one upload, the other's rows, one streamed event
+    assert totals["files"] == 2
+    assert totals["dead_letters"] == 1
+    assert totals["jobs"] == 2
+    assert [row["owner_id"] for row in scenario.dry_run["per_user"]] == [ANA_ID]
+
+
+def test_a_user_dry_run_shows_their_own_share(scenario):
+    assert scenario.ana_dry_run["totals"] == scenario.dry_run["totals"] | {"indices": 2}
+    assert {step["owner_id"] for step in scenario.ana_dry_run["steps"]} == {ANA_ID}
+
+
+def test_the_command_reports_progress_and_a_second_run_deletes_nothing(scenario):
+    assert "deleted 5 events, 2 files and 1 dead letters" in scenario.output
+    assert "[1/" in scenario.output
+    assert "deleted 0 events, 0 files and 0 dead letters in 0 steps" in scenario.second_output
+
+
+def test_a_retry_of_a_job_whose_file_is_gone_is_refused(scenario):
+    response = client_for(ANA_ID, "ana").post(f"/api/logs/jobs/{scenario.alone['job_id']}/retry")
+    assert response.status_code == 409
+    assert "The uploaded file was deleted on " in response.json()["error"]
+    assert "by the retention policy (keep files 30 days)" in response.json()["error"]
+
+
+@pytest.mark.django_db
+def test_nothing_is_planned_without_a_policy():
+    staff = client_for(STAFF_ID, "chief", staff=True)
+    answer = staff.get("/api/retention/dry-run").json()
+    assert answer["steps"] == []
+    assert answer["totals"]["events"] == 0
+
+
+@pytest.mark.django_db
+def test_only_staff_set_the_default():
+    ana, staff = client_for(ANA_ID, "ana"), client_for(STAFF_ID, "chief", staff=True)
+    assert ana.put("/api/retention/default", {"files_days": 7}, format="json").status_code == 403
+    assert ana.get("/api/retention/runs").status_code == 403
+    assert staff.put("/api/retention/default", {"files_days": 7}, format="json").json()["files_days"] == 7
+    mine = ana.get("/api/retention/policy").json()
+    assert mine["own"]["files_days"] is None
+    assert mine["effective"]["files_days"] == 7
+
+
+@pytest.mark.django_db
+def test_a_policy_of_zero_days_is_refused_in_words():
+    response = client_for(ANA_ID, "ana").put("/api/retention/policy", {"files_days": 0}, format="json")
+    assert response.status_code == 400
+    assert response.json()["success"] is False
+    assert "files_days" in response.json()["error"]
