@@ -17,10 +17,11 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
+from config.errors import ServiceUnavailable
 from config.es import get_es
 from ingestion import expiry, files
 from ingestion import repository as repo
-from ingestion.bulk import delete_file_documents, delete_matching, refresh
+from ingestion.bulk import TransientIndexError, delete_file_documents, delete_matching, refresh
 from ingestion.data_version import data_version_bump
 from ingestion.documents import day_of_daily_index
 from ingestion.indices import delete_if_empty, delete_whole_if, index_sizes
@@ -270,7 +271,12 @@ def _job_events_step(job: Job, days: int, whole: set[str], sizes: dict[str, tupl
 
 def retention_dry_run(*, owner_id: int | None = None, at: dt.datetime | None = None) -> dict:
     """What a run would delete now: totals, per user, and the steps (one owner's only, when given)."""
-    steps = retention_plan(at=at or now())
+    try:
+        steps = retention_plan(at=at or now())
+    except TransientIndexError as error:
+        raise ServiceUnavailable(
+            "The search index is unavailable, so the dry run cannot count; try again shortly"
+        ) from error
     if owner_id is not None:
         steps = [_share(step, owner_id) for step in steps if step.owner_id == owner_id or owner_id in step.owners]
     return {"totals": _totals(steps), "per_user": _per_user(steps), "steps": [step.as_dict() for step in steps]}

@@ -14,9 +14,10 @@ from config.es import get_es
 from ingestion import repository
 from ingestion.enums import JobStatus
 from ingestion.models import RetentionPolicy, RetentionRun
+from ingestion.services.jobs import file_gone_sentence
 from tests.analytics.conftest import client_for
 from tests.datafiles import WEB_ACCESS_LOGS
-from tests.helpers import count_documents, data_lines, transactions_on, upload_and_wait
+from tests.helpers import a_job, count_documents, data_lines, transactions_on, upload_and_wait
 
 ANA_ID, BRUNO_ID, STAFF_ID = 917_001, 917_002, 917_003
 OLD = dt.datetime.now(dt.UTC) - dt.timedelta(days=45)
@@ -217,3 +218,54 @@ def test_a_policy_of_zero_days_is_refused_in_words():
     assert response.status_code == 400
     assert response.json()["success"] is False
     assert "files_days" in response.json()["error"]
+
+
+@pytest.mark.django_db
+def test_the_job_page_says_its_events_file_and_rejected_rows_were_removed(scenario, client, django_user_model):
+    client.force_login(django_user_model.objects.create_user(id=ANA_ID, username="ana", password="a-long-password-1"))
+    page = client.get(f"/jobs/{scenario.alone['job_id']}/").content.decode()
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    assert f"Events older than 30 days were deleted by the retention policy on {today} (2 events)" in page
+    assert f"The uploaded file was deleted on {today} by the retention policy (keep files 30 days)." in page
+    assert f"Its 1 rejected rows were deleted by the retention policy on {today}" in page
+    assert f"/jobs/{scenario.alone['job_id']}/retry" not in page
+    kept = client.get(f"/jobs/{scenario.recent['job_id']}/").content.decode()
+    assert "retention policy" not in kept
+
+
+def test_a_file_gone_with_its_events_kept_says_they_are_still_searchable():
+    job = a_job(retention={"file_deleted_at": dt.datetime(2026, 12, 1, 3, 17, tzinfo=dt.UTC), "file_days": 30})
+    assert file_gone_sentence(job) == (
+        "The uploaded file was deleted on 2026-12-01 by the retention policy (keep files 30 days); "
+        "its events are still searchable"
+    )
+
+
+@pytest.mark.django_db
+def test_the_settings_page_saves_a_policy_and_shows_the_dry_run(scenario, client, django_user_model):
+    client.force_login(
+        django_user_model.objects.create_user(id=BRUNO_ID, username="bruno", password="a-long-password-2")
+    )
+    page = client.get("/settings/retention/").content.decode()
+    assert "Nothing: no data is past its policy." in page
+    assert 'aria-current="page">Retention</a>' in page
+    response = client.post("/settings/retention/", {"scope": "own", "upload_events_days": "30"}, follow=True)
+    assert "Your retention policy is saved." in response.content.decode()
+    after = response.content.decode()
+    assert "5 events" not in after
+    assert "3 events" in after  # Bruno's old upload of three card transactions would go now
+    refused = client.post("/settings/retention/", {"scope": "own", "files_days": "0"})
+    assert "Ensure this value is greater than or equal to 1." in refused.content.decode()
+    assert client.post("/settings/retention/", {"scope": "default", "files_days": "7"}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_staff_see_the_audit_on_the_settings_page(scenario, client, django_user_model):
+    chief = django_user_model.objects.create_user(
+        id=STAFF_ID, username="chief", password="a-long-password-3", is_staff=True
+    )
+    client.force_login(chief)
+    page = client.get("/settings/retention/").content.decode()
+    assert "Recent runs (audit)" in page
+    assert f"{PREFIX}-2009.01.05" in page
+    assert "command" in page
