@@ -14,7 +14,7 @@ from ingestion.services import retention
 DAYS = {"required": False, "allow_null": True, "min_value": 1, "max_value": 36_500}
 
 
-class PolicySerializer(serializers.Serializer):
+class RetentionPolicySerializer(serializers.Serializer):
     upload_events_days = serializers.IntegerField(
         **DAYS, help_text="keep an upload's events this many days after the upload; null: the default (or for ever)"
     )
@@ -29,10 +29,10 @@ class PolicySerializer(serializers.Serializer):
     )
 
 
-class OwnPolicySerializer(serializers.Serializer):
-    own = PolicySerializer(help_text="your own figures (null follows the staff default)")
-    default = PolicySerializer(help_text="the staff default for everyone (null keeps for ever)")
-    effective = PolicySerializer(help_text="what applies to your data (null: kept for ever)")
+class RetentionOwnPolicySerializer(serializers.Serializer):
+    own = RetentionPolicySerializer(help_text="your own figures (null follows the staff default)")
+    default = RetentionPolicySerializer(help_text="the staff default for everyone (null keeps for ever)")
+    effective = RetentionPolicySerializer(help_text="what applies to your data (null: kept for ever)")
 
 
 def _own_answer(user) -> dict:
@@ -54,7 +54,7 @@ class PolicyApi(APIView):
         summary="Your retention policy",
         description="Your own figures, the staff default and what applies. Nothing is deleted unless someone sets "
         "a figure: by default everything is kept.",
-        responses={200: OwnPolicySerializer, **error_responses(401, 403)},
+        responses={200: RetentionOwnPolicySerializer, **error_responses(401, 403)},
     )
     def get(self, request: Request) -> Response:
         return Response(_own_answer(request.user))
@@ -62,11 +62,11 @@ class PolicyApi(APIView):
     @extend_schema(
         summary="Set your retention policy",
         description="Days to keep each kind of your data; a null or missing figure follows the staff default.",
-        request=PolicySerializer,
-        responses={200: OwnPolicySerializer, **error_responses(400, 401, 403)},
+        request=RetentionPolicySerializer,
+        responses={200: RetentionOwnPolicySerializer, **error_responses(400, 401, 403)},
     )
     def put(self, request: Request) -> Response:
-        given = PolicySerializer(data=request.data)
+        given = RetentionPolicySerializer(data=request.data)
         given.is_valid(raise_exception=True)
         retention.policy_update(user=request.user, values=given.validated_data)
         return Response(_own_answer(request.user))
@@ -79,23 +79,23 @@ class DefaultPolicyApi(APIView):
     @extend_schema(
         summary="The default retention policy (staff)",
         description="Applies to every user for each figure they leave empty; null keeps that data for ever.",
-        responses={200: PolicySerializer, **error_responses(401, 403)},
+        responses={200: RetentionPolicySerializer, **error_responses(401, 403)},
     )
     def get(self, request: Request) -> Response:
         return Response(vars_of(retention.policy_default()))
 
     @extend_schema(
         summary="Set the default retention policy (staff)",
-        request=PolicySerializer,
-        responses={200: PolicySerializer, **error_responses(400, 401, 403)},
+        request=RetentionPolicySerializer,
+        responses={200: RetentionPolicySerializer, **error_responses(400, 401, 403)},
     )
     def put(self, request: Request) -> Response:
-        given = PolicySerializer(data=request.data)
+        given = RetentionPolicySerializer(data=request.data)
         given.is_valid(raise_exception=True)
         return Response(vars_of(retention.policy_default_update(values=given.validated_data)))
 
 
-class FiguresSerializer(serializers.Serializer):
+class RetentionFiguresSerializer(serializers.Serializer):
     jobs = serializers.IntegerField(help_text="jobs whose events, file or dead letters go")
     events = serializers.IntegerField(help_text="documents deleted from Elasticsearch")
     bytes = serializers.IntegerField(help_text="their size on disk (an estimate per user: see the README)")
@@ -105,11 +105,11 @@ class FiguresSerializer(serializers.Serializer):
     indices = serializers.IntegerField(help_text="daily indices deleted whole")
 
 
-class UserFiguresSerializer(FiguresSerializer):
+class RetentionUserFiguresSerializer(RetentionFiguresSerializer):
     owner_id = serializers.IntegerField()
 
 
-class StepSerializer(serializers.Serializer):
+class RetentionStepSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=[kind.value for kind in retention.Kind])
     key = serializers.CharField()
     target = serializers.CharField(help_text="a job id or a daily index")
@@ -122,24 +122,24 @@ class StepSerializer(serializers.Serializer):
     owners = serializers.DictField(child=serializers.IntegerField(), help_text="documents per owner id")
 
 
-class DryRunSerializer(serializers.Serializer):
-    totals = FiguresSerializer()
-    per_user = UserFiguresSerializer(many=True, help_text="staff see every user; others themselves")
-    steps = StepSerializer(many=True)
+class RetentionDryRunSerializer(serializers.Serializer):
+    totals = RetentionFiguresSerializer()
+    per_user = RetentionUserFiguresSerializer(many=True, help_text="staff see every user; others themselves")
+    steps = RetentionStepSerializer(many=True)
 
 
 class DryRunApi(APIView):
     @extend_schema(
         summary="What retention would delete now",
         description="The run's plan at this moment, nothing deleted: your data (staff: everyone's, per user).",
-        responses={200: DryRunSerializer, **error_responses(401, 403, 503)},
+        responses={200: RetentionDryRunSerializer, **error_responses(401, 403, 503)},
     )
     def get(self, request: Request) -> Response:
         owner = None if request.user.is_staff else request.user.pk
         return Response(retention.retention_dry_run(owner_id=owner))
 
 
-class RunStepSerializer(serializers.Serializer):
+class RetentionRunStepSerializer(serializers.Serializer):
     kind = serializers.CharField()
     target = serializers.CharField()
     owner_id = serializers.IntegerField(allow_null=True)
@@ -151,13 +151,13 @@ class RunStepSerializer(serializers.Serializer):
     done_at = serializers.DateTimeField(allow_null=True, help_text="null: claimed by a run that has not finished")
 
 
-class RunSerializer(serializers.Serializer):
+class RetentionRunSerializer(serializers.Serializer):
     run_id = serializers.CharField()
     trigger = serializers.CharField(help_text="beat, command")
     started_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
     resumes = serializers.IntegerField(help_text="times an interrupted run was taken up again")
-    steps = RunStepSerializer(many=True)
+    steps = RetentionRunStepSerializer(many=True)
 
 
 class RunListApi(APIView):
@@ -166,7 +166,7 @@ class RunListApi(APIView):
     @extend_schema(
         summary="The retention audit (staff)",
         description="The last 50 runs, newest first, each with a row per job, file, index or stream day it deleted.",
-        responses={200: RunSerializer(many=True), **error_responses(401, 403)},
+        responses={200: RetentionRunSerializer(many=True), **error_responses(401, 403)},
     )
     def get(self, request: Request) -> Response:
-        return Response(RunSerializer(retention.retention_runs(), many=True).data)
+        return Response(RetentionRunSerializer(retention.retention_runs(), many=True).data)
