@@ -9,7 +9,7 @@ The imports group the promised names by subject: the documents in Elasticsearch 
 fields every document may carry), the field-name conventions (customer, card, device, country, category, order,
 verdict columns), the log type labels, job reads scoped to what a user may see, the events' data version
 (readers cache until it changes), the "job finished" outbox (read an event, claim it once per consumer), and
-the live feed of indexed batches (live tails).
+the live feed of indexed batches (live tails), and storage used per user with the last retention run.
 """
 
 from ingestion.data_version import data_version
@@ -28,8 +28,9 @@ from ingestion.field_names import (
 )
 from ingestion.live import IndexedBatch, live_feed_end, live_feed_read
 from ingestion.log_types import LOG_TYPE_LABELS
-from ingestion.selectors import ingest_activity, job_get, jobs_by_id, jobs_by_status, shard_budget
+from ingestion.selectors import ingest_activity, job_get, jobs_by_id, jobs_by_status, shard_budget, storage_used
 from ingestion.services.events import job_event_claim, job_event_get, job_event_handled, job_events_unclaimed
+from ingestion.services.retention import retention_last_run
 
 __all__ = [
     "BILLING_COUNTRY_FIELDS",
@@ -60,5 +61,7 @@ __all__ = [
     "live_feed_read",
     "normalize_name",
     "normalized",
+    "retention_last_run",
     "shard_budget",
+    "storage_used",
 ]

@@ -106,3 +106,9 @@ def documents_by_owner(es: Elasticsearch, prefix: str) -> dict[int, dict[str, in
         int(owner["key"]): {bucket["key"]: bucket["doc_count"] for bucket in owner["per_index"]["buckets"]}
         for owner in found["aggregations"]["owners"]["buckets"]
     }
+
+
+def estimate_bytes(sizes: dict[str, tuple[int, int]], index: str, documents: int) -> int:
+    """Bytes of `documents` of an index: its size on disk shared evenly (Elasticsearch sizes whole indices only)."""
+    count, size = sizes.get(index, (0, 0))
+    return round(size * documents / count) if count else 0

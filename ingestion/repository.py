@@ -166,19 +166,23 @@ def jobs_finished_before(*, before: dt.datetime, owner_id: int | None = None) ->
 
 
 def storage_by_owner() -> dict[int, dict]:
-    """Per owner: jobs, and the number and bytes of uploaded files still stored (retention may have deleted some).
+    """Per owner: jobs, the uploaded files still stored (retention may have deleted some) and their bytes, and the
+    rejected rows kept.
 
-    Summed here from three fields per job: FerretDB 1.x has no $ifNull to group on in the database.
+    Summed here from a few fields per job: FerretDB 1.x has no $ifNull to group on in the database.
     """
     found: dict[int, dict] = {}
-    fields = {"owner_id": 1, "file_size": 1, "retention.file_deleted_at": 1}
+    fields = {"owner_id": 1, "file_size": 1, "counts.dead_lettered": 1, "retention": 1}
     with _collection(UPLOADS) as uploads:
         for row in uploads.find({}, fields):
-            figures = found.setdefault(row["owner_id"], {"jobs": 0, "files": 0, "file_bytes": 0})
+            figures = found.setdefault(row["owner_id"], {"jobs": 0, "files": 0, "file_bytes": 0, "dead_letters": 0})
+            removed = row.get("retention") or {}
             figures["jobs"] += 1
-            if not (row.get("retention") or {}).get("file_deleted_at"):
+            if not removed.get("file_deleted_at"):
                 figures["files"] += 1
                 figures["file_bytes"] += row.get("file_size", 0)
+            if not removed.get("dead_letters_deleted_at"):
+                figures["dead_letters"] += (row.get("counts") or {}).get("dead_lettered", 0)
     return found
 
 

@@ -225,7 +225,7 @@ def retention_plan(*, at: dt.datetime) -> list[Step]:
     for owner, (per_index, days) in expired.streams.items():
         for index, count in sorted(per_index.items()):
             if index not in whole:
-                estimate = _estimate(sizes, index, count)
+                estimate = expiry.estimate_bytes(sizes, index, count)
                 steps.append(
                     Step(Kind.STREAM_EVENTS, f"stream:{owner}:{index}", index, owner, count, estimate, days=days)
                 )
@@ -249,12 +249,6 @@ def retention_plan(*, at: dt.datetime) -> list[Step]:
     return sorted(steps, key=lambda step: KIND_ORDER.index(step.kind))
 
 
-def _estimate(sizes: dict[str, tuple[int, int]], index: str, documents: int) -> int:
-    """Bytes of `documents` of an index: its size on disk shared evenly (Elasticsearch sizes whole indices only)."""
-    count, size = sizes.get(index, (0, 0))
-    return round(size * documents / count) if count else 0
-
-
 def _job_events_step(job: Job, days: int, whole: set[str], sizes: dict[str, tuple[int, int]]) -> Step:
     per_index = expiry.file_documents_by_index(get_es(), settings.LOGS_INDEX_PREFIX, job.file_id)
     left = {index: count for index, count in per_index.items() if index not in whole}
@@ -264,7 +258,7 @@ def _job_events_step(job: Job, days: int, whole: set[str], sizes: dict[str, tupl
         job.job_id,
         job.owner_id,
         documents=sum(left.values()),
-        bytes=sum(_estimate(sizes, index, count) for index, count in left.items()),
+        bytes=sum(expiry.estimate_bytes(sizes, index, count) for index, count in left.items()),
         days=days,
     )
 
@@ -385,15 +379,16 @@ def _run_step(run: RetentionRun, step: Step) -> str:
         return _delete_index(run, step)
     if step.kind == Kind.STREAM_EVENTS:
         return _delete_stream_day(run, step)
-    job = repo.job_get(step.target)
-    if job is None or not job.finished:
-        return "skipped: the job is gone or running again"
     holder = f"retention:{run.run_id}"
     # The job's one writer while its data goes (a retry or a deletion waits); a run resumed takes it again.
-    if not repo.busy_claim(
-        job.job_id, holder, stale_before=now() - dt.timedelta(minutes=settings.LOGS_STUCK_AFTER_MINUTES)
-    ):
+    stale_before = now() - dt.timedelta(minutes=settings.LOGS_STUCK_AFTER_MINUTES)
+    if not repo.busy_claim(step.target, holder, stale_before=stale_before):
         return "skipped: another change to the job is under way"
+    # Read under the claim: a retry that started since the plan leaves the job running, and it is not touched.
+    job = repo.job_get(step.target)
+    if job is None or not job.finished:
+        repo.busy_release(step.target, holder)
+        return "skipped: the job is gone or running again"
     try:
         action = {
             Kind.JOB_EVENTS: _delete_job_events,
@@ -448,7 +443,7 @@ def _job_figures(job: Job) -> dict:
     per_index = expiry.file_documents_by_index(get_es(), settings.LOGS_INDEX_PREFIX, job.file_id)
     return {
         "documents": sum(per_index.values()),
-        "bytes": sum(_estimate(sizes, index, count) for index, count in per_index.items()),
+        "bytes": sum(expiry.estimate_bytes(sizes, index, count) for index, count in per_index.items()),
     }
 
 
@@ -492,3 +487,20 @@ def _delete_letters(run: RetentionRun, step: Step, job: Job) -> str:
 
 def retention_runs(*, limit: int = 50) -> list[RetentionRun]:
     return list(RetentionRun.objects.prefetch_related("steps")[:limit])
+
+
+def retention_last_run() -> dict | None:
+    """The latest run in brief (the dashboard's line): when, and what it deleted."""
+    run = RetentionRun.objects.first()
+    if run is None:
+        return None
+    steps = list(run.steps.all())
+    return {
+        "run_id": run.run_id,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "steps": len(steps),
+        "documents": sum(step.documents for step in steps),
+        "files": sum(step.files for step in steps),
+        "dead_letters": sum(step.dead_letters for step in steps),
+    }

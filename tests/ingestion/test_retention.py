@@ -81,6 +81,7 @@ def scenario(celery_worker, django_db_blocker):
     plant_stream_events(ANA_ID, ["2009-05-01", today])
     plant_stream_events(BRUNO_ID, ["2009-05-01"])
     with django_db_blocker.unblock():
+        RetentionPolicy.objects.all().delete()  # none left by another test: only Ana's applies
         days = {"upload_events_days": 30, "stream_events_days": 30, "files_days": 30, "dead_letters_days": 30}
         assert ana.put("/api/retention/policy", days, format="json").status_code == 200
         try:
@@ -168,7 +169,8 @@ def test_the_dry_run_lists_exactly_what_the_run_then_deleted(scenario):
     assert run["finished_at"] is not None
     assert figures(scenario.dry_run["steps"]) == figures(run["steps"])
     totals = scenario.dry_run["totals"]
-    assert totals["events"] == 2 + 2 + 1  # the whole days of one upload, the other's rows, one streamed event
+    planned = [(step["kind"], step["target"], step["documents"]) for step in scenario.dry_run["steps"]]
+    assert totals["events"] == 2 + 2 + 1, planned  # the whole days of one upload, the other's rows, a streamed event
     assert totals["files"] == 2
     assert totals["dead_letters"] == 1
     assert totals["jobs"] == 2
@@ -269,3 +271,26 @@ def test_staff_see_the_audit_on_the_settings_page(scenario, client, django_user_
     assert "Recent runs (audit)" in page
     assert f"{PREFIX}-2009.01.05" in page
     assert "command" in page
+
+
+def test_the_dashboard_shows_storage_used_per_user_after_the_run(scenario):
+    mine = client_for(ANA_ID, "ana").get("/api/dashboard").json()
+    assert mine["storage"] == [
+        # Inside the window: two card rows and one streamed event today; the running job's two rows and file.
+        {
+            "owner_id": ANA_ID,
+            "documents": 5,
+            "bytes": mine["storage"][0]["bytes"],
+            "jobs": 4,
+            "files": 2,
+            "file_bytes": mine["storage"][0]["file_bytes"],
+            "dead_letters": 0,
+        }
+    ]
+    assert mine["storage"][0]["bytes"] > 0
+    assert mine["retention"] is None
+    board = client_for(STAFF_ID, "chief", staff=True).get("/api/dashboard").json()
+    rows = {row["owner_id"]: row for row in board["storage"]}
+    assert rows[BRUNO_ID]["documents"] == 3 + 1  # the old upload and the old streamed event: no policy
+    assert rows[BRUNO_ID]["files"] == 1
+    assert board["retention"]["steps"] == 0  # the second run found nothing left to delete
