@@ -19,6 +19,10 @@ from tests.analytics.conftest import client_for
 from tests.datafiles import WEB_ACCESS_LOGS
 from tests.helpers import a_job, count_documents, data_lines, transactions_on, upload_and_wait
 
+# One kind of database access for every test here: pytest-django runs kinds apart, which would build the module's
+# scenario twice.
+pytestmark = pytest.mark.django_db
+
 ANA_ID, BRUNO_ID, STAFF_ID = 917_001, 917_002, 917_003
 OLD = dt.datetime.now(dt.UTC) - dt.timedelta(days=45)
 PREFIX = settings.LOGS_INDEX_PREFIX
@@ -106,9 +110,11 @@ def scenario(celery_worker, django_db_blocker):
                 today=today,
             )
         finally:
-            repository.job_update(running["job_id"], {"status": JobStatus.COMPLETED})
             RetentionPolicy.objects.all().delete()
             RetentionRun.objects.all().delete()
+            repository.job_update(running["job_id"], {"status": JobStatus.COMPLETED})
+            for data, client in ((alone, ana), (shared, ana), (recent, ana), (running, ana), (bruno_old, bruno)):
+                assert client.delete(f"/api/logs/uploads/{data['file_id']}").status_code == 200
 
 
 def test_an_old_upload_alone_on_its_days_loses_its_indices_whole(scenario):
@@ -195,26 +201,31 @@ def test_a_retry_of_a_job_whose_file_is_gone_is_refused(scenario):
     assert "by the retention policy (keep files 30 days)" in response.json()["error"]
 
 
-@pytest.mark.django_db
-def test_nothing_is_planned_without_a_policy():
+def test_nothing_is_planned_without_a_policy_and_a_default_applies_to_everyone(scenario):
+    RetentionPolicy.objects.all().delete()  # undone with the test's transaction
     staff = client_for(STAFF_ID, "chief", staff=True)
     answer = staff.get("/api/retention/dry-run").json()
     assert answer["steps"] == []
     assert answer["totals"]["events"] == 0
+    assert staff.put("/api/retention/default", {"upload_events_days": 30}, format="json").status_code == 200
+    planned = staff.get("/api/retention/dry-run").json()["steps"]
+    # Bruno's rows are all that is left of their day: the index goes whole, the job's step finds nothing else.
+    assert {step["target"]: step["documents"] for step in planned} == {
+        f"{PREFIX}-2009.02.10": 3,
+        scenario.bruno_old["job_id"]: 0,
+    }
 
 
-@pytest.mark.django_db
 def test_only_staff_set_the_default():
-    ana, staff = client_for(ANA_ID, "ana"), client_for(STAFF_ID, "chief", staff=True)
-    assert ana.put("/api/retention/default", {"files_days": 7}, format="json").status_code == 403
-    assert ana.get("/api/retention/runs").status_code == 403
+    bruno, staff = client_for(BRUNO_ID, "bruno"), client_for(STAFF_ID, "chief", staff=True)
+    assert bruno.put("/api/retention/default", {"files_days": 7}, format="json").status_code == 403
+    assert bruno.get("/api/retention/runs").status_code == 403
     assert staff.put("/api/retention/default", {"files_days": 7}, format="json").json()["files_days"] == 7
-    mine = ana.get("/api/retention/policy").json()
+    mine = bruno.get("/api/retention/policy").json()
     assert mine["own"]["files_days"] is None
     assert mine["effective"]["files_days"] == 7
 
 
-@pytest.mark.django_db
 def test_a_policy_of_zero_days_is_refused_in_words():
     response = client_for(ANA_ID, "ana").put("/api/retention/policy", {"files_days": 0}, format="json")
     assert response.status_code == 400
@@ -222,7 +233,6 @@ def test_a_policy_of_zero_days_is_refused_in_words():
     assert "files_days" in response.json()["error"]
 
 
-@pytest.mark.django_db
 def test_the_job_page_says_its_events_file_and_rejected_rows_were_removed(scenario, client, django_user_model):
     client.force_login(django_user_model.objects.create_user(id=ANA_ID, username="ana", password="a-long-password-1"))
     page = client.get(f"/jobs/{scenario.alone['job_id']}/").content.decode()
@@ -243,7 +253,6 @@ def test_a_file_gone_with_its_events_kept_says_they_are_still_searchable():
     )
 
 
-@pytest.mark.django_db
 def test_the_settings_page_saves_a_policy_and_shows_the_dry_run(scenario, client, django_user_model):
     client.force_login(
         django_user_model.objects.create_user(id=BRUNO_ID, username="bruno", password="a-long-password-2")
@@ -261,7 +270,6 @@ def test_the_settings_page_saves_a_policy_and_shows_the_dry_run(scenario, client
     assert client.post("/settings/retention/", {"scope": "default", "files_days": "7"}).status_code == 403
 
 
-@pytest.mark.django_db
 def test_staff_see_the_audit_on_the_settings_page(scenario, client, django_user_model):
     chief = django_user_model.objects.create_user(
         id=STAFF_ID, username="chief", password="a-long-password-3", is_staff=True
