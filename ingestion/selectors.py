@@ -136,6 +136,7 @@ def job_detail(job: Job) -> dict:
         "finished_at": job.finished_at,
         "stages": job.stages,
         "reindex": _reindex_outcome(job),
+        "retention": job.retention,
     }
 
 

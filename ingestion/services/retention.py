@@ -403,8 +403,11 @@ def _run_step(run: RetentionRun, step: Step) -> str:
 def _delete_index(run: RetentionRun, step: Step) -> str:
     es, prefix = get_es(), settings.LOGS_INDEX_PREFIX
     sizes = index_sizes(es, prefix)
+    # Counted as the plan counts (a search of the index), so the audit matches the dry run.
     claimed = _claim(
-        run, step, lambda: {"documents": sizes.get(step.target, (0, 0))[0], "bytes": sizes.get(step.target, (0, 0))[1]}
+        run,
+        step,
+        lambda: {"documents": expiry.index_holders(es, step.target)[0], "bytes": sizes.get(step.target, (0, 0))[1]},
     )
     if claimed is None:
         return "already done"

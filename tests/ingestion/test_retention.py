@@ -135,6 +135,10 @@ def test_the_job_keeps_its_counts_and_says_its_events_and_file_are_gone(scenario
     assert job.retention["file_days"] == 30
     assert not default_storage.exists(job.stored_name)
     assert repository.dead_letters_count(job.job_id) == 0
+    answer = client_for(ANA_ID, "ana").get(f"/api/logs/jobs/{job.job_id}").json()
+    assert answer["counts"]["indexed"] == 2
+    assert answer["retention"]["events_deleted"] == 2
+    assert answer["retention"]["file_deleted_at"].startswith(dt.datetime.now(dt.UTC).date().isoformat())
 
 
 def test_an_old_upload_sharing_a_day_loses_its_documents_and_the_other_users_stay(scenario):
