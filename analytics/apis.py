@@ -148,7 +148,9 @@ class DashboardApi(APIView):
     @extend_schema(
         summary="The operations dashboard",
         description="Jobs by status, lines ingested per day and in the last 24 h, ingest rate, dead letters and "
-        "fallback, documents (and, for staff, disk size) per daily index, dependency health.",
+        "fallback, documents (and, for staff, disk size) per daily index, storage used per user (documents, "
+        "estimated bytes, files kept, rejected rows; staff: everyone's) and, for staff, the last retention run, "
+        "dependency health.",
         responses={200: OpenApiTypes.OBJECT, **error_responses(401, 403)},
     )
     def get(self, request: Request) -> Response:

@@ -12,7 +12,15 @@ from analytics.fraud.selectors import alert_counts
 from analytics.selectors import cached, scope_key, side_by_side
 from config.es import get_es
 from config.health import dependency_statuses, shared_health
-from ingestion.contract import day_of_daily_index, events_alias, ingest_activity, jobs_by_status, shard_budget
+from ingestion.contract import (
+    day_of_daily_index,
+    events_alias,
+    ingest_activity,
+    jobs_by_status,
+    retention_last_run,
+    shard_budget,
+    storage_used,
+)
 
 
 def _indices(user: AbstractBaseUser) -> list[dict]:
@@ -46,11 +54,13 @@ def dashboard(*, user: AbstractBaseUser) -> dict:
             "ingest": partial(ingest_activity, user=user, now=now),
             "indices": partial(cached, indices_key, partial(_indices, user)),
             "shards": shard_budget,
+            "storage": partial(storage_used, user=user),
         }
     )
     return {
         "generated_at": now.isoformat(),
         **parts,
         "fraud_alerts": alert_counts(user=user),
+        "retention": retention_last_run() if user.is_staff else None,
         "health": shared_health() if user.is_staff else dependency_statuses(),
     }

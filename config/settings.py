@@ -4,6 +4,8 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
 from config.env import database_from_url, env_bool, env_int, env_int_list, env_list, env_str
@@ -162,6 +164,10 @@ LOGS_CHUNK_MB = env_int("LOGS_CHUNK_MB", 8, minimum=1)
 LOGS_STUCK_AFTER_MINUTES = env_int("LOGS_STUCK_AFTER_MINUTES", 15, minimum=1)
 # The watchdog runs this often (beat); it dispatches again an upload left pending this long (the broker
 # was down when it arrived).
+# The hour (UTC, 0-23) at which beat applies the retention policies each day.
+LOGS_RETENTION_HOUR = env_int("LOGS_RETENTION_HOUR", 3, minimum=0)
+if LOGS_RETENTION_HOUR > 23:
+    raise ImproperlyConfigured(f"LOGS_RETENTION_HOUR must be an hour from 0 to 23, not {LOGS_RETENTION_HOUR}")
 LOGS_WATCHDOG_SECONDS = env_int("LOGS_WATCHDOG_SECONDS", 60, minimum=1)
 LOGS_PENDING_GRACE_SECONDS = env_int("LOGS_PENDING_GRACE_SECONDS", 120, minimum=1)
 
@@ -303,6 +309,8 @@ CELERY_BEAT_SCHEDULE = {
     # Alert rules due for evaluation (each is then its own task), and their run history past its keeping.
     "alert-rules": {"task": "notifications.rules_due", "schedule": float(ALERT_RULES_SECONDS)},
     "alert-rules-history": {"task": "notifications.rule_evaluations_prune", "schedule": 86400.0},
+    # The retention policies, once a day at a quiet hour (nothing is deleted while nobody has set a policy).
+    "retention": {"task": "ingestion.retention", "schedule": crontab(hour=LOGS_RETENTION_HOUR, minute=17)},
 }
 
 REST_FRAMEWORK = {

@@ -27,6 +27,7 @@ urlpatterns = [
     path("api/logs/", include("uploads_app.api_urls")),
     path("api/", include("uploads_app.ingest_urls")),
     path("api/auth/", include("uploads_app.auth_urls")),
+    path("api/retention/", include("uploads_app.retention_api_urls")),
     path("api/", include("analytics.api_urls")),
     path("api/notifications/", include("notifications.api_urls")),
     path("api/alerts/", include("notifications.rule_api_urls")),

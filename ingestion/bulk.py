@@ -184,11 +184,16 @@ class Deletion(NamedTuple):
 
 def delete_file_documents(es: Elasticsearch, prefix: str, file_id: str) -> Deletion:
     """Delete every document of one upload (daily indices and fallback); returns how many, and from which indices."""
+    deletion = delete_matching(es, _searched_indices(prefix), {"term": {"file_id": file_id}})
+    refresh(es, prefix)
+    return deletion
+
+
+def delete_matching(es: Elasticsearch, indices: str, query: dict) -> Deletion:
+    """Delete the documents of these indices that match a query; returns how many, and from which indices."""
     # No _delete_by_query on this cluster: page through a point in time and delete by _index/_id.
     with transient_errors_as_retryable():
-        pit_id = es.open_point_in_time(
-            index=_searched_indices(prefix), keep_alive=PIT_KEEP_ALIVE, ignore_unavailable=True
-        )["id"]
+        pit_id = es.open_point_in_time(index=indices, keep_alive=PIT_KEEP_ALIVE, ignore_unavailable=True)["id"]
     deleted = 0
     touched: set[str] = set()
     search_after = None
@@ -197,7 +202,7 @@ def delete_file_documents(es: Elasticsearch, prefix: str, file_id: str) -> Delet
             with transient_errors_as_retryable():
                 page = es.search(
                     pit={"id": pit_id, "keep_alive": PIT_KEEP_ALIVE},
-                    query={"term": {"file_id": file_id}},
+                    query=query,
                     sort=["_shard_doc"],
                     search_after=search_after,
                     size=DELETE_PAGE_SIZE,
@@ -216,7 +221,6 @@ def delete_file_documents(es: Elasticsearch, prefix: str, file_id: str) -> Delet
         # The point in time expires by itself; failing to close it early must not hide the real outcome.
         with suppress(ApiError, ConnectionError, ConnectionTimeout):
             es.close_point_in_time(id=pit_id)
-    refresh(es, prefix)
     return Deletion(deleted, frozenset(touched))
 
 

@@ -10,7 +10,7 @@ fields every document may carry, a streamed event's `stream` and `stream_id` and
 among them), the field-name conventions (customer, card, device, country, category, order, verdict columns), the
 log type labels, job reads scoped to what a user may see, the events' data version (readers cache until it
 changes), the outbox of "job finished" and "stream window closed" events (read an event, claim it once per
-consumer), and the live feed of indexed batches (live tails).
+consumer), the live feed of indexed batches (live tails), and storage used per user with the last retention run.
 """
 
 from ingestion.data_version import data_version
@@ -29,8 +29,9 @@ from ingestion.field_names import (
 )
 from ingestion.live import IndexedBatch, live_feed_end, live_feed_read
 from ingestion.log_types import LOG_TYPE_LABELS
-from ingestion.selectors import ingest_activity, job_get, jobs_by_id, jobs_by_status, shard_budget
+from ingestion.selectors import ingest_activity, job_get, jobs_by_id, jobs_by_status, shard_budget, storage_used
 from ingestion.services.events import job_event_claim, job_event_get, job_event_handled, job_events_unclaimed
+from ingestion.services.retention import retention_last_run
 from ingestion.stream import STREAM_WINDOW_CLOSED
 
 __all__ = [
@@ -63,5 +64,7 @@ __all__ = [
     "live_feed_read",
     "normalize_name",
     "normalized",
+    "retention_last_run",
     "shard_budget",
+    "storage_used",
 ]

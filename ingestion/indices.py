@@ -6,7 +6,7 @@ headroom before it creates days, keeping a reserve for other users' small upload
 last document is deleted goes too.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
 from elasticsearch import Elasticsearch
@@ -151,3 +151,43 @@ def empty_daily_indices(es: Elasticsearch, prefix: str) -> list[str]:
     with transient_errors_as_retryable():
         rows = es.cat.indices(index=",".join(daily_index_patterns(prefix)), h="index,docs.count", format="json").body
     return sorted(row["index"] for row in rows if day_of_daily_index(prefix, row["index"]) and row["docs.count"] == "0")
+
+
+def index_sizes(es: Elasticsearch, prefix: str) -> dict[str, tuple[int, int]]:
+    """(documents, bytes on disk) of each daily index of the prefix, as _cat/indices reports them now."""
+    with transient_errors_as_retryable():
+        rows = es.cat.indices(
+            index=",".join(daily_index_patterns(prefix)), h="index,docs.count,store.size", bytes="b", format="json"
+        ).body
+    return {
+        row["index"]: (int(row["docs.count"] or 0), int(row["store.size"] or 0))
+        for row in rows
+        if day_of_daily_index(prefix, row["index"])
+    }
+
+
+def delete_whole_if(es: Elasticsearch, prefix: str, name: str, all_expired: Callable[[str], bool]) -> bool:
+    """Delete a daily index whole if `all_expired(name)` still holds once writes to it are blocked; True if deleted.
+
+    A running job may be writing into an old day right now: the write block waits for writes in flight, the
+    check then sees every document, and an index that holds one that has not expired is unblocked and kept
+    (a write refused meanwhile is retried by the bulk path, as for delete_if_empty).
+    """
+    if not day_of_daily_index(prefix, name):
+        return False
+    with transient_errors_as_retryable():
+        blocked = es.indices.add_block(index=name, block="write", ignore_unavailable=True, allow_no_indices=True).body
+    if not any(row.get("blocked") for row in blocked.get("indices", [])):
+        return False
+    deleted = False
+    try:
+        with transient_errors_as_retryable():
+            es.indices.refresh(index=name, ignore_unavailable=True)
+            if all_expired(name):
+                es.indices.delete(index=name, ignore_unavailable=True)
+                deleted = True
+    finally:
+        if not deleted:
+            with transient_errors_as_retryable():
+                es.indices.put_settings(index=name, settings={"index.blocks.write": None}, ignore_unavailable=True)
+    return deleted

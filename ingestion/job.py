@@ -59,6 +59,9 @@ class Job:
     # The last re-index of the set-aside rows: {"run", "status" (queued, done, failed), "requested_at",
     # "finished_at", "moved", "still_set_aside", "reason"}; None when there has been none this attempt.
     reindex: dict | None = None
+    # What the retention policy removed: {"events_deleted_at", "events_deleted", "events_days", "file_deleted_at",
+    # "file_days", "dead_letters_deleted_at", "dead_letters_deleted"}; the counts stay as the job indexed them.
+    retention: dict = field(default_factory=dict)
 
     @property
     def finished(self) -> bool:

@@ -24,7 +24,7 @@ from pymongo.errors import DuplicateKeyError
 
 from config.errors import ServiceUnavailable
 from config.mongo import TRANSIENT_ERRORS, get_database
-from ingestion.enums import LEGAL_TRANSITIONS, JobStatus
+from ingestion.enums import FINISHED, LEGAL_TRANSITIONS, JobStatus
 from ingestion.job import FIELD_NAMES, Job, to_stored
 
 UPLOADS = "uploads"
@@ -154,6 +154,36 @@ def jobs_stale(*, status: JobStatus, before: dt.datetime, field: str) -> list[Jo
         return [
             Job.from_document(document) for document in uploads.find({"status": status.value, field: {"$lt": before}})
         ]
+
+
+def jobs_finished_before(*, before: dt.datetime, owner_id: int | None = None) -> list[Job]:
+    """Finished jobs uploaded before a moment (retention's candidates): a pending or running job is never among them."""
+    query: dict = {"created_at": {"$lt": before}, "status": {"$in": [status.value for status in FINISHED]}}
+    if owner_id is not None:
+        query["owner_id"] = owner_id
+    with _collection(UPLOADS) as uploads:
+        return [Job.from_document(document) for document in uploads.find(query)]
+
+
+def storage_by_owner() -> dict[int, dict]:
+    """Per owner: jobs, the uploaded files still stored (retention may have deleted some) and their bytes, and the
+    rejected rows kept.
+
+    Summed here from a few fields per job: FerretDB 1.x has no $ifNull to group on in the database.
+    """
+    found: dict[int, dict] = {}
+    fields = {"owner_id": 1, "file_size": 1, "counts.dead_lettered": 1, "retention": 1}
+    with _collection(UPLOADS) as uploads:
+        for row in uploads.find({}, fields):
+            figures = found.setdefault(row["owner_id"], {"jobs": 0, "files": 0, "file_bytes": 0, "dead_letters": 0})
+            removed = row.get("retention") or {}
+            figures["jobs"] += 1
+            if not removed.get("file_deleted_at"):
+                figures["files"] += 1
+                figures["file_bytes"] += row.get("file_size", 0)
+            if not removed.get("dead_letters_deleted_at"):
+                figures["dead_letters"] += (row.get("counts") or {}).get("dead_lettered", 0)
+    return found
 
 
 def jobs_finished_since(*, owner_id: int | None, since: dt.datetime) -> list[dict]:
@@ -395,6 +425,13 @@ def dead_letters_iter(job_id: str) -> Iterator[dict]:
 def dead_letters_count(job_id: str) -> int:
     with _collection(DEAD_LETTERS) as letters:
         return letters.count_documents({"job_id": job_id})
+
+
+def dead_letters_count_by_job(job_ids: list[str]) -> dict[str, int]:
+    """Dead letters per job, for these jobs ($group with $sum, which FerretDB supports)."""
+    pipeline = [{"$match": {"job_id": {"$in": job_ids}}}, {"$group": {"_id": "$job_id", "count": {"$sum": 1}}}]
+    with _collection(DEAD_LETTERS) as letters:
+        return {row["_id"]: row["count"] for row in letters.aggregate(pipeline)}
 
 
 def dead_letters_delete(job_id: str) -> None:

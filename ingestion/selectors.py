@@ -12,12 +12,13 @@ from rest_framework import status
 
 from config.errors import ApplicationError
 from config.es import get_es
+from ingestion import expiry
 from ingestion import repository as repo
 from ingestion import stream_repository as streams_repo
 from ingestion.bulk import TransientIndexError
 from ingestion.enums import COUNT_NAMES, JobStatus
 from ingestion.fallback import MAX_PAGED_ROWS, set_aside_page, set_aside_rows
-from ingestion.indices import shard_usage
+from ingestion.indices import index_sizes, shard_usage
 from ingestion.job import Job
 from ingestion.services.jobs import totals
 
@@ -150,6 +151,7 @@ def job_detail(job: Job) -> dict:
         "finished_at": job.finished_at,
         "stages": job.stages,
         "reindex": _reindex_outcome(job),
+        "retention": job.retention,
     }
 
 
@@ -227,3 +229,26 @@ def _task_attempt(task_args: str | None) -> int | None:
     except (ValueError, SyntaxError):
         return None
     return args[1] if isinstance(args, list | tuple) and len(args) > 1 else None
+
+
+def storage_used(*, user: AbstractBaseUser) -> list[dict]:
+    """Storage per user (staff: every user; others: themselves): documents and their bytes, uploaded files kept and
+    their bytes, rejected rows kept. Bytes of documents are an estimate: Elasticsearch sizes whole indices, so each
+    user gets their documents times the average document size of each index."""
+    es, prefix = get_es(), settings.LOGS_INDEX_PREFIX
+    sizes = index_sizes(es, prefix)
+    documents = expiry.documents_by_owner(es, prefix)
+    stored = repo.storage_by_owner()
+    owners = sorted(set(documents) | set(stored)) if user.is_staff else [user.pk]
+    empty = {"jobs": 0, "files": 0, "file_bytes": 0, "dead_letters": 0}
+    return [
+        {
+            "owner_id": owner,
+            "documents": sum(documents.get(owner, {}).values()),
+            "bytes": sum(
+                expiry.estimate_bytes(sizes, index, count) for index, count in documents.get(owner, {}).items()
+            ),
+            **stored.get(owner, empty),
+        }
+        for owner in owners
+    ]

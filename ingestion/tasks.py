@@ -11,6 +11,7 @@ from config.mongo import TRANSIENT_ERRORS
 from ingestion.bulk import ES_UNREACHABLE
 from ingestion.dispatch import dispatch_chunk
 from ingestion.services import deliveries, jobs, reindex, stages, streams
+from ingestion.services import retention as retention_service
 from ingestion.services.deliveries import Verdict
 
 # A delivery that killed its worker this many times is not run again: the job fails instead of looping.
@@ -184,3 +185,8 @@ def stream_sweep() -> int:
 @shared_task(name="ingestion.stream_windows")
 def stream_windows() -> int:
     return streams.stream_windows_close(at=dt.datetime.now(dt.UTC))
+
+
+@shared_task(name="ingestion.retention", acks_late=True)
+def retention() -> str:
+    return retention_service.retention_run(trigger="beat").run_id

@@ -75,6 +75,16 @@ class ReindexSerializer(serializers.Serializer):
     reason = serializers.CharField(allow_null=True, help_text="why it failed")
 
 
+class RetentionSerializer(serializers.Serializer):
+    events_deleted_at = serializers.DateTimeField(required=False, help_text="when its events were deleted")
+    events_deleted = serializers.IntegerField(required=False)
+    events_days = serializers.IntegerField(required=False, help_text="the policy's days after upload")
+    file_deleted_at = serializers.DateTimeField(required=False, help_text="when the uploaded file was deleted")
+    file_days = serializers.IntegerField(required=False)
+    dead_letters_deleted_at = serializers.DateTimeField(required=False)
+    dead_letters_deleted = serializers.IntegerField(required=False)
+
+
 class JobDetailSerializer(serializers.Serializer):
     job_id = serializers.CharField()
     file_id = serializers.CharField()
@@ -95,6 +105,7 @@ class JobDetailSerializer(serializers.Serializer):
     finished_at = serializers.DateTimeField(allow_null=True)
     stages = serializers.DictField(child=serializers.IntegerField(), help_text="milliseconds per stage")
     reindex = ReindexSerializer(allow_null=True, help_text="the last re-index of the set-aside rows, if any")
+    retention = RetentionSerializer(help_text="what the retention policy removed ({} when nothing); counts stay")
     rejected = RowsSerializer(help_text="lines that could not be read (dead letters): fix them and upload them again")
     set_aside = RowsSerializer(
         help_text="lines read but refused by Elasticsearch (the fallback index): re-index them once the rules "

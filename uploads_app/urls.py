@@ -1,10 +1,11 @@
 from django.urls import path
 
-from uploads_app import views
+from uploads_app import retention_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("uploads/", views.upload_page, name="upload"),
+    path("settings/retention/", retention_views.retention_settings, name="retention-settings"),
     path("jobs/", views.job_list, name="job-list"),
     path("jobs/<str:job_id>/", views.job_detail, name="job-page"),
     path("jobs/<str:job_id>/dead-letters.csv", views.dead_letters_csv, name="job-dead-letters"),

@@ -149,7 +149,23 @@ def _job_context(request: HttpRequest, job: Job) -> dict:
         "reindex_running": detail["reindex"] is not None and detail["reindex"]["status"] == "queued",
         "tasks": selectors.job_task_results(job=job),
         "kibana_discover": discover_url(f'job_id:"{job.job_id}"', user=request.user),
+        "retention_notes": _retention_notes(job),
     }
+
+
+def _retention_notes(job: Job) -> list[str]:
+    """What the retention policy removed from this job, in the words its page shows."""
+    notes = []
+    if job.retention.get("events_deleted_at"):
+        notes.append(jobs.events_gone_sentence(job))
+    if job.retention.get("file_deleted_at"):
+        notes.append(jobs.file_gone_sentence(job))
+    if job.retention.get("dead_letters_deleted_at"):
+        notes.append(
+            f"Its {job.retention.get('dead_letters_deleted', 0):,} rejected rows were deleted by the retention policy "
+            f"on {job.retention['dead_letters_deleted_at']:%Y-%m-%d}"
+        )
+    return notes
 
 
 @login_required

@@ -109,6 +109,10 @@ def job_busy_claim(*, job_id: str, holder: str) -> None:
 
 def job_retry(*, job: Job) -> Job:
     """Run a finished job again under a new attempt; deterministic document ids make it idempotent."""
+    if job.retention.get("file_deleted_at"):
+        raise ApplicationError(
+            f"This job cannot run again without its file: {file_gone_sentence(job)}", status.HTTP_409_CONFLICT
+        )
     attempt = job.attempt + 1
     holder = f"retry:{job.job_id}:{attempt}"
     job_busy_claim(job_id=job.job_id, holder=holder)
@@ -145,6 +149,25 @@ def job_retry(*, job: Job) -> Job:
     )
     dispatch_job(job.job_id, attempt)
     return repo.job_get(job.job_id)
+
+
+def file_gone_sentence(job: Job) -> str:
+    """What the job's page and its refused retry say once retention deleted the uploaded file."""
+    gone = job.retention["file_deleted_at"]
+    still = "" if job.retention.get("events_deleted_at") else "; its events are still searchable"
+    return (
+        f"The uploaded file was deleted on {gone:%Y-%m-%d} by the retention policy "
+        f"(keep files {job.retention.get('file_days')} days){still}"
+    )
+
+
+def events_gone_sentence(job: Job) -> str:
+    """What the job's page says once retention deleted the job's events."""
+    return (
+        f"Events older than {job.retention.get('events_days')} days were deleted by the retention policy on "
+        f"{job.retention['events_deleted_at']:%Y-%m-%d} ({job.retention.get('events_deleted', 0):,} events); "
+        "the counts below are what the job indexed"
+    )
 
 
 def job_delete(*, job: Job) -> int:

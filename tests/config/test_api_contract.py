@@ -156,8 +156,15 @@ def known_ids(celery_worker, owner, receiver) -> dict:
         "delete_file_id": to_delete["file_id"],
         "stream_id": streamed.json()["stream_id"],
         "receiver_url": receiver.url,
+        "staff_token": staff_token(),
         **notification_ids(owner, receiver),
     }
+
+
+def staff_token() -> str:
+    """A staff member's token, for the operations only staff may use (the retention default and audit)."""
+    chief = get_user_model().objects.create_user(id=fresh_user_id(), username="contract-chief", is_staff=True)
+    return Token.objects.create(user=chief).key
 
 
 def run_config(ids: dict) -> str:
@@ -224,6 +231,11 @@ parameters = {{ "path.channel_id" = {value(ids["delete_channel_id"])} }}
 include-path = "/api/alerts/rules/{{rule_id}}"
 include-method = "DELETE"
 parameters = {{ "path.rule_id" = {value(ids["delete_rule_id"])} }}
+
+# Only staff set the default retention policy and read the audit: as a staff member, so the run reaches them.
+[[operations]]
+include-path = ["/api/retention/default", "/api/retention/runs"]
+headers = {{ Authorization = {value("Token " + ids["staff_token"])} }}
 
 # A schema-valid request these operations may still refuse with their documented 400 that says why, because
 # JSON Schema cannot state the rule: what makes a log file (a known extension, a timestamp field); the query
