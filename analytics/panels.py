@@ -258,7 +258,7 @@ def _category_rows(rows: list[dict]) -> list[dict]:
     return sorted(merged.values(), key=lambda row: -(row["revenue"] or 0))
 
 
-def _in_main_currency(search: Search, add_terms: Callable[[object], None]) -> tuple[str | None, object]:
+def _in_main_currency(search: Search, add_terms: Callable[[object], None]) -> tuple[str | None, object | None]:
     """Runs the category terms under the currency with the most of these sales (or under "no currency").
 
     Revenue by category adds amounts together, so it is shown for one currency: never a mix of them.
@@ -267,6 +267,8 @@ def _in_main_currency(search: Search, add_terms: Callable[[object], None]) -> tu
     add_terms(search.aggs.bucket("currency", A("terms", field="currency", size=1)))
     add_terms(search.aggs.bucket("none", A("filter", Q("bool", must_not=[Q("exists", field="currency")]))))
     aggs = search.execute().aggregations
+    if "currency" not in aggs:  # no shard held these events (no daily index in the range): nothing to group
+        return None, None
     top = aggs.currency.buckets[0] if aggs.currency.buckets else None
     if top is not None and top.doc_count >= aggs.none.doc_count:
         return top.key, top
@@ -282,6 +284,8 @@ def _line_item_categories(search: Search, path: str, category: str, price: str, 
 
     listed = search.filter(orders.SALE).filter(Q("nested", path=path, query=Q("exists", field=category)))
     currency, group = _in_main_currency(listed, add_terms)
+    if group is None:
+        return None
     rows = [
         {
             "category": bucket.key,
@@ -314,7 +318,7 @@ def _event_categories(search: Search, category: str, size: int) -> dict:
             "items": bucket.doc_count,
             "orders": bucket.doc_count,
         }
-        for bucket in group.categories.buckets
+        for bucket in (group.categories.buckets if group is not None else [])
     ]
     if not rows:
         return {

@@ -17,10 +17,10 @@ os.environ.setdefault("UPLOADS_DIR", "var/test/uploads")
 os.environ.setdefault("LOGS_INDEX_PREFIX", "test-logs-ecom")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 os.environ.setdefault("FRAUD_ALERTS_INDEX", "test-fraud-alerts")
-# Fault tests: a crashed worker's tasks come back after 10 s; a chunk waits up to 60 s for Elasticsearch
-# (a restart; one test starts a worker with the 10 s minimum to go beyond it).
+# Fault tests: a crashed worker's tasks come back after 10 s; a chunk waits up to 120 s for Elasticsearch
+# (a restart, slow on a busy 2-core machine; one test starts a worker with the 10 s minimum to go beyond it).
 os.environ.setdefault("LOGS_TASK_VISIBILITY_SECONDS", "10")
-os.environ.setdefault("LOGS_ES_WAIT_SECONDS", "60")
+os.environ.setdefault("LOGS_ES_WAIT_SECONDS", "120")
 
 # Notifications: the receivers the tests start listen on loopback, retries come after 1 and 2 s, a receiver
 # that keeps a request waiting is given up on after 2 s, and 3 failed deliveries in a row disable a channel.
