@@ -5,9 +5,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import fresh_user_id
+
+# A page on a busy 2-core machine (a search over hundreds of daily indices, a cold analytics page) can take more
+# than expect's default 5 s to show what the test waits for: wait as long as for any other browser step.
+expect.set_options(timeout=20_000)
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls from the tests are still sync.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
