@@ -22,7 +22,7 @@ from tests.helpers import one_transaction_a_day
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-OWNER_ID = 900_110
+OWNER_ID = 900_131  # its own: the analytics figures test owns 900_110 to 900_112
 DAYS = 450
 FIRST_DAY = dt.date(2019, 1, 1)
 EXPIRED = {"success": False, "error": "cursor: this result set has expired; start the search again"}
