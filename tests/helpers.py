@@ -225,14 +225,16 @@ def count_documents(file_id: str) -> int:
     count = functools.partial(
         es.count, index=settings.LOGS_INDEX_PREFIX, query={"term": {"file_id": file_id}}, ignore_unavailable=True
     )
-    try:
-        return count()["count"]
-    except ApiError as error:
-        if error.status_code != 503:
-            raise
-        # A daily index just created (or a node just restarted by a fault test) has shards still starting.
-        es.cluster.health(wait_for_status="yellow", timeout="60s")
-        return count()["count"]
+    for _ in range(5):
+        try:
+            return count()["count"]
+        except ApiError as error:
+            if error.status_code != 503:
+                raise
+            # A daily index just created (or a node just restarted by a fault test) has shards still starting.
+            es.options(ignore_status=408).cluster.health(wait_for_status="yellow", timeout="30s")
+            time.sleep(1)
+    return count()["count"]
 
 
 def fallback_documents(file_id: str) -> list[dict]:
