@@ -67,7 +67,8 @@ def database_from_url(url: str, base_dir) -> dict:
         path = rest[1:] if rest.startswith("/") else rest
         name = path if path.startswith("/") else str(base_dir / path)
         return {
-            "ENGINE": "django.db.backends.sqlite3",
+            # django-prometheus's wrapper of the same backend: queries and errors counted for /metrics.
+            "ENGINE": "django_prometheus.db.backends.sqlite3",
             "NAME": name,
             # WAL and immediate transactions let the web process and the workers write concurrently.
             "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"},
@@ -78,7 +79,7 @@ def database_from_url(url: str, base_dir) -> dict:
 
         parts = urlsplit(url)
         return {
-            "ENGINE": "django.db.backends.postgresql",
+            "ENGINE": "django_prometheus.db.backends.postgresql",
             "NAME": parts.path.lstrip("/"),
             "USER": unquote(parts.username or ""),
             "PASSWORD": unquote(parts.password or ""),

@@ -17,3 +17,8 @@ def _client(url: str, pid: int) -> redis.Redis:
 
 def get_redis() -> redis.Redis:
     return _client(settings.REDIS_URL, os.getpid())
+
+
+def get_broker_redis() -> redis.Redis:
+    """The Celery broker's Redis (its queues are lists there), which may be another database than REDIS_URL's."""
+    return _client(settings.CELERY_BROKER_URL, os.getpid())

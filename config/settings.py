@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_celery_results",
     "django_elasticsearch_dsl",
+    "django_prometheus",
     "ingestion",
     "uploads_app",
     "analytics",
@@ -45,7 +46,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: refuses an over-limit or chunked upload before anything reads its body.
+    # django-prometheus: first and last, so a request's count and time cover every other middleware.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # Then: refuses an over-limit or chunked upload before anything reads its body.
     "uploads_app.middleware.UploadGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -60,6 +63,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes asks: turns a locked-out sign-in into its page.
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -148,6 +152,11 @@ CACHES = {
 }
 ELASTICSEARCH_DSL = {"default": {"hosts": ELASTICSEARCH_URL, "request_timeout": 30}}
 ELASTICSEARCH_DSL_AUTOSYNC = False
+
+# /metrics (config/metrics.py): staff, or a scraper sending `Authorization: Bearer <METRICS_TOKEN>` (empty: staff only).
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# The platform's figures, read at scrape time (dotted paths, so config imports no app).
+METRICS_COLLECTORS = ["ingestion.metrics.PipelineCollector", "notifications.metrics.DeliveryCollector"]
 
 # Links shown in the navigation: Flower always, Kibana when it is set (compose runs it).
 FLOWER_URL = env_str("FLOWER_URL", "http://127.0.0.1:5555/")
@@ -272,6 +281,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 2**20
 
 # Celery: JSON only, results in the Django database (django-celery-results).
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+# Celery's own default, named here because the metrics read this queue's length.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_RESULT_BACKEND = "django-db"
 CELERY_RESULT_EXTENDED = True
 CELERY_TASK_SERIALIZER = "json"
@@ -387,6 +398,8 @@ LOGGING = {
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Prometheus scrapes the web processes over the internal network (compose), where there is no TLS proxy.
+    SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import errors
 from config.health import HealthApi
+from config.metrics import metrics_view
 
 # Under /api/ even a URL no view matches (a non-integer alert id) answers the API's JSON error shape.
 handler400 = errors.bad_request
@@ -24,6 +25,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/health", HealthApi.as_view(), name="health"),
+    path("metrics", metrics_view, name="metrics"),
     path("api/logs/", include("uploads_app.api_urls")),
     path("api/", include("uploads_app.ingest_urls")),
     path("api/auth/", include("uploads_app.auth_urls")),

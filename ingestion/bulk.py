@@ -1,5 +1,6 @@
 """Bulk indexing into Elasticsearch: prebuilt NDJSON bodies, idempotent ids, transient vs rejected items."""
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, Elastics
 
 from config.es import CLIENT_UNREACHABLE
 from ingestion.documents import fallback_index
+from ingestion.metrics import ES_BULK_SECONDS
 
 # Succeeded items shrink to {"index":{"_id":..,"status":201}}; failed ones add the error's type and reason.
 BULK_FILTER_PATH = "errors,items.*._id,items.*.status,items.*.error.type,items.*.error.reason"
@@ -98,8 +100,11 @@ def transient_errors_as_retryable() -> Iterator[None]:
 
 
 def _post_bulk(es: Elasticsearch, body: bytes) -> dict:
+    started = time.perf_counter()
     with transient_errors_as_retryable():
-        return es.bulk(operations=body, filter_path=BULK_FILTER_PATH, refresh=False).body
+        response = es.bulk(operations=body, filter_path=BULK_FILTER_PATH, refresh=False).body
+    ES_BULK_SECONDS.observe(time.perf_counter() - started)
+    return response
 
 
 def send(es: Elasticsearch, body: bytes, *, key: Callable[[str], int | str] = line_of) -> BulkOutcome:

@@ -206,6 +206,13 @@ def jobs_count_by_status(*, owner_id: int | None) -> dict[str, int]:
     return {status.value: found.get(status.value, 0) for status in JobStatus}
 
 
+def jobs_figures() -> Iterator[dict]:
+    """Every job's log type, status, counts and stage timings (only these fields): the metrics' scrape-time source."""
+    fields = {"_id": 0, "log_type": 1, "status": 1, "counts": 1, "stages": 1}
+    with _collection(UPLOADS) as uploads:
+        yield from uploads.find({}, fields)
+
+
 def job_update(job_id: str, changes: dict) -> None:
     with _collection(UPLOADS) as uploads:
         uploads.update_one({"_id": job_id}, {"$set": _stored_changes(changes)})

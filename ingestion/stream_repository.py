@@ -167,6 +167,16 @@ def counts_since(*, since: dt.datetime, owner_id: int | None) -> dict[str, int]:
     return totals
 
 
+def totals_by_log_type(names: Iterable[str]) -> dict[str, dict[str, int]]:
+    """Per count name, every batch's count summed by the stream's log type: {"received": {"order": 120, ...}}."""
+    totals = {}
+    for name in names:  # one accumulator per pipeline, as above
+        group = {"$group": {"_id": "$log_type", "value": {"$sum": f"${name}"}}}
+        with _collection(BATCHES) as batches:
+            totals[name] = {row["_id"] or "": row["value"] for row in batches.aggregate([group])}
+    return totals
+
+
 # Dead letters: ids are `<batch_id>:<line>`, so storing the same rows again (a second run) adds nothing.
 
 

@@ -30,7 +30,11 @@ healthy() { curl -sf -o /dev/null http://127.0.0.1:8000/api/health; }
 start() {
   # --keep-alive 0: a refused upload's unread body is never drained, the connection just closes.
   # --threads 16: a live view (/api/live) holds a thread; at most LIVE_MAX_STREAMS (8) per process do.
-  launch web "$BIN/gunicorn" config.wsgi --bind 127.0.0.1:8000 --workers 2 --threads 16 --timeout 600 --keep-alive 0
+  # The web processes keep their request metrics in var/run/prometheus (emptied when web starts), so one scrape of
+  # /metrics sums them all; the other processes report through MongoDB and Redis (config/metrics.py).
+  if ! pid_alive var/run/web.pid; then rm -rf var/run/prometheus && mkdir -p var/run/prometheus; fi
+  PROMETHEUS_MULTIPROC_DIR="$ROOT/var/run/prometheus" \
+    launch web "$BIN/gunicorn" config.wsgi --bind 127.0.0.1:8000 --workers 2 --threads 16 --timeout 600 --keep-alive 0
   # The Elasticsearch-compatible ingest endpoints at the root of their own port, for shippers that take no path.
   launch ingest "$BIN/gunicorn" config.ingest_wsgi --bind "127.0.0.1:${INGEST_ES_PORT:-9201}" --workers 2 --threads 4 \
     --timeout 120 --keep-alive 0
