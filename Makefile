@@ -42,8 +42,10 @@ $(VENDOR_STAMP): package.json package-lock.json
 	     -e "s|^ELASTIC_PASSWORD=.*|ELASTIC_PASSWORD=$$(secret 24)|" \
 	     -e "s|^KIBANA_SYSTEM_PASSWORD=.*|KIBANA_SYSTEM_PASSWORD=$$(secret 24)|" \
 	     -e "s|^POSTGRES_PASSWORD=.*|POSTGRES_PASSWORD=$$(secret 24)|" \
+	     -e "s|^GRAFANA_ADMIN_PASSWORD=.*|GRAFANA_ADMIN_PASSWORD=$$(secret 24)|" \
+	     -e "s|^METRICS_TOKEN=.*|METRICS_TOKEN=$$(secret 32)|" \
 	     .env.example > $@
-	@echo "wrote .env with a fresh SECRET_KEY, Flower login and (for compose) server passwords"
+	@echo "wrote .env with a fresh SECRET_KEY, Flower login, metrics scrape token and (for compose) server passwords"
 
 # Redis, FerretDB (MongoDB protocol) and Elasticsearch, started side by side.
 services:

@@ -27,6 +27,8 @@ def test_compose_names_every_service_with_a_healthcheck_for_each_server():
         "kibana",
         "kibana-setup",
         "proxy",
+        "prometheus",
+        "grafana",
     }
     for server in ("redis", "mongo", "postgres", "elasticsearch", "kibana", "web", "ingest"):
         assert "healthcheck" in services[server], server
@@ -114,9 +116,10 @@ def test_no_password_is_written_in_the_compose_file_nor_defaulted():
     references = re.findall(r"\$\{(\w*PASSWORD\w*)([^}]*)\}", text)
     example = (ROOT / ".env.example").read_text().splitlines()
 
-    assert {name for name, _ in references} == {"ELASTIC_PASSWORD", "KIBANA_SYSTEM_PASSWORD", "POSTGRES_PASSWORD"}
+    passwords = {"ELASTIC_PASSWORD", "KIBANA_SYSTEM_PASSWORD", "POSTGRES_PASSWORD", "GRAFANA_ADMIN_PASSWORD"}
+    assert {name for name, _ in references} == passwords
     assert all(rest.startswith(":?") for _, rest in references)  # required: compose stops without it
-    for name in ("ELASTIC_PASSWORD", "KIBANA_SYSTEM_PASSWORD", "POSTGRES_PASSWORD"):
+    for name in passwords:
         assert f"{name}=" in example  # listed, and empty
     for service in [compose["x-app"], *compose["services"].values()]:
         for key, value in (service.get("environment") or {}).items():
@@ -133,3 +136,33 @@ def test_the_mongodb_indexes_are_made_before_the_app_serves_in_compose_and_by_ma
 
     assert web.index("python manage.py ensure_indexes &&") < web.index("gunicorn")
     assert run_target.index("manage.py ensure_indexes") < run_target.index("services/app.sh start")
+
+
+def test_prometheus_scrapes_the_web_app_with_the_token_and_flower_with_its_login():
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    prometheus = compose["services"]["prometheus"]
+    config = yaml.safe_load((ROOT / "docker" / "prometheus" / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+
+    assert jobs["web"]["static_configs"] == [{"targets": ["web:8000"]}]
+    assert jobs["web"]["metrics_path"] == "/metrics"
+    assert jobs["web"]["authorization"]["type"] == "Bearer"
+    assert jobs["flower"]["static_configs"] == [{"targets": ["flower:5555"]}]
+    assert set(jobs["flower"]["basic_auth"]) == {"username_file", "password_file"}
+    # The files the scrape configs read are the ones the entrypoint writes from .env.
+    for path in [jobs["web"]["authorization"]["credentials_file"], *jobs["flower"]["basic_auth"].values()]:
+        assert f"> {path}" in prometheus["command"][0]
+    assert prometheus["environment"]["METRICS_TOKEN"] == "${METRICS_TOKEN:?set METRICS_TOKEN in .env}"
+    assert "./docker/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro" in prometheus["volumes"]
+    # The web processes answer to the name Prometheus uses, and share their request metrics.
+    assert compose["x-app"]["environment"]["ALLOWED_HOSTS"].endswith(",web")
+    assert "PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus exec gunicorn" in compose["services"]["web"]["command"]
+
+
+def test_grafana_provisions_the_data_source_and_the_dashboards():
+    grafana = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]["grafana"]
+    provider = yaml.safe_load((ROOT / "docker" / "grafana" / "provisioning" / "dashboards" / "logs-platform.yaml").read_text())
+
+    assert "./docker/grafana/provisioning:/etc/grafana/provisioning:ro" in grafana["volumes"]
+    assert f"./docker/grafana/dashboards:{provider['providers'][0]['options']['path']}:ro" in grafana["volumes"]
+    assert list((ROOT / "docker" / "grafana" / "dashboards").glob("*.json"))
