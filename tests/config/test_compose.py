@@ -161,7 +161,8 @@ def test_prometheus_scrapes_the_web_app_with_the_token_and_flower_with_its_login
 
 def test_grafana_provisions_the_data_source_and_the_dashboards():
     grafana = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]["grafana"]
-    provider = yaml.safe_load((ROOT / "docker" / "grafana" / "provisioning" / "dashboards" / "logs-platform.yaml").read_text())
+    provisioning = ROOT / "docker" / "grafana" / "provisioning"
+    provider = yaml.safe_load((provisioning / "dashboards" / "logs-platform.yaml").read_text())
 
     assert "./docker/grafana/provisioning:/etc/grafana/provisioning:ro" in grafana["volumes"]
     assert f"./docker/grafana/dashboards:{provider['providers'][0]['options']['path']}:ro" in grafana["volumes"]
