@@ -1,4 +1,4 @@
-"""make bench: upload and end-to-end ingest rates against the raw _bulk rate of the same Elasticsearch.
+"""make bench: upload and end-to-end ingest rates against the raw _bulk rate of the same Elasticsearch, then streams.
 
 Needs the product running (`make run`). Prints figures; asserts nothing.
 """
