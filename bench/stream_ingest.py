@@ -142,15 +142,18 @@ def searchable_delays(lines: list[bytes], *, run: str, url: str, key: str, strea
                     seen_at.setdefault(hit["_source"]["message"].rsplit(" ", 1)[1], now)
             time.sleep(POLL_SECONDS)
 
-    poller = threading.Thread(target=poll)
+    poller = threading.Thread(target=poll, daemon=True)
     poller.start()
     interval = STEADY_BATCH / STEADY_RATE
     started = time.perf_counter()
     with ThreadPoolExecutor(8) as pool:
+        sends = []
         for index in range(len(bodies)):
             time.sleep(max(0.0, started + index * interval - time.perf_counter()))
-            pool.submit(send, index)
+            sends.append(pool.submit(send, index))
     done.set()
+    for finished in sends:
+        finished.result()  # a refused request stops the bench with its answer instead of waiting for ever
     poller.join()
     return sorted(seen_at[name] - sent_at[name] for name in sent_at)
 
