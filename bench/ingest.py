@@ -1,10 +1,12 @@
-"""make bench: upload and end-to-end ingest rates against the raw _bulk rate of the same Elasticsearch.
+"""make bench: upload and end-to-end ingest rates against the raw _bulk rate of the same Elasticsearch, then streams.
 
 Needs the product running (`make run`). Prints figures; asserts nothing.
 """
 
+import io
 import itertools
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -19,6 +21,7 @@ django.setup()
 import orjson  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
+from bench import stream_ingest  # noqa: E402
 from config.es import get_es  # noqa: E402
 from ingestion import geoip  # noqa: E402
 from ingestion.bulk import encode, send  # noqa: E402
@@ -90,9 +93,19 @@ def main() -> None:
     largest = max((DATA / name for name in os.listdir(DATA) if name.endswith((".ndjson", ".csv"))), key=os.path.getsize)
     for path in (largest, big):
         print(f"\n=== {path.name} ({path.stat().st_size / 2**20:.1f} MB)")
-        call_command("upload_file", str(path), token=token)
+        file_rate = upload_rate(path, token)
     print(f"\nworker peak RSS: {worker_peak_rss_mb():.0f} MB")
     print(f"raw _bulk rate of the same 100 MB of documents: {raw_bulk_rate(big):,.0f} docs/s")
+    api_url = os.environ.get("LOGS_API_URL", "http://127.0.0.1:8000")
+    stream_ingest.main(data=DATA, api_url=api_url, token=token, file_rate=file_rate)
+
+
+def upload_rate(path: Path, token: str) -> float:
+    """Uploads the file and follows its job (upload_file's report is printed); its end-to-end events/s."""
+    report = io.StringIO()
+    call_command("upload_file", str(path), token=token, stdout=report)
+    print(report.getvalue(), end="")
+    return float(re.search(r"speed +([\d,]+) events/s", report.getvalue()).group(1).replace(",", ""))
 
 
 if __name__ == "__main__":
