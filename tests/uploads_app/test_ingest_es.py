@@ -18,6 +18,7 @@ from tests.datafiles import WEB_ACCESS_LOGS
 from tests.helpers import data_lines, worker_paused
 from tests.uploads_app.test_ingest_api import count_stream, settled, stream_documents
 from tests.webserver import gunicorn
+from uploads_app.tokens import ingest_token_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -224,6 +225,34 @@ def test_past_the_queue_bound_bulk_gets_429_with_retry_after(celery_worker, ship
     assert response.json()["status"] == 429
     assert response.json()["error"]["type"] == "es_rejected_execution_exception"
     wait_until(lambda: count_stream(streams_of(shipper)["busy"]) == 2)
+
+
+def test_filebeat_8s_requests_at_start_up_and_its_bulk_get_elasticsearch_8s_answers(celery_worker, user):
+    """What Filebeat 8's Elasticsearch output asks with `path: /api/ingest/es` and `api_key: id:key`: the root for
+    the version, the license (x-pack's licenser reads `license.type` and `license.status`), then `_bulk` with
+    `create` actions and its filter_path (templates and ILM are off in the README's snippet)."""
+    key = ingest_token_create(user=user)
+    filebeat = APIClient()
+    filebeat.credentials(HTTP_AUTHORIZATION="ApiKey " + base64.b64encode(f"filebeat:{key}".encode()).decode())
+    body = pairs("create", EVENTS[:3], _index="shop-web")
+
+    root = filebeat.get(f"{ES}/")
+    license_ = filebeat.get(f"{ES}/_license?human=false")
+    sent = filebeat.post(
+        f"{ES}/_bulk?filter_path=errors,items.*.error,items.*.status", data=body, content_type="application/json"
+    )
+
+    assert root.status_code == 200 and root.json()["version"]["number"].startswith("8.")
+    assert license_.status_code == 200
+    assert {name: license_.json()["license"][name] for name in ("type", "status")} == {
+        "type": "basic",
+        "status": "active",
+    }
+    assert sent.status_code == 200 and sent.json()["errors"] is False
+    assert [item["create"]["status"] for item in sent.json()["items"]] == [201, 201, 201]
+    owner = APIClient()
+    owner.key = Token.objects.create(user=user).key  # an ingest-only key reads nothing: the owner's own token does
+    wait_until(lambda: count_stream(streams_of(owner)["shop-web"]) == 3)
 
 
 def test_an_api_a_shipper_may_try_that_is_not_here_is_elasticsearchs_404(shipper):
