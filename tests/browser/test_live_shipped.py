@@ -47,7 +47,9 @@ def test_a_line_a_shipper_sends_after_the_page_opened_appears_on_top(
     conf = tmp_path / "syslog-ng.conf"
     # The test server's own port: syslog-ng posts to its /api/ingest/es/_bulk.
     port = urlsplit(live_server.url).port
-    conf.write_text(SYSLOG_NG_CONF.format(log=log, port=port, key=ingest_token_create(user=member)))
+    (tmp_path / "work").mkdir()
+    key = ingest_token_create(user=member)
+    conf.write_text(SYSLOG_NG_CONF.format(log=log, port=port, key=key, work=tmp_path / "work"))
     sign_in(page, "maria")
     page.goto(f"/live/?stream={STREAM}")
     expect(page.locator("#live-state")).to_have_text("Live: new events appear below as they are indexed.")
