@@ -1,4 +1,7 @@
-"""GET /api/health: up or down for anyone, from a result a few seconds old; each dependency's details for staff."""
+"""GET /api/health: up or down for anyone, from a result a few seconds old; each dependency's details for staff.
+
+Elasticsearch's entry also carries its cluster's state (green, yellow, red) and node count.
+"""
 
 import logging
 import time
@@ -29,33 +32,36 @@ PUBLIC_CACHE_KEY = "health:status"
 PUBLIC_CACHE_SECONDS = 5
 
 
-def _check_mongodb() -> str:
+def _check_mongodb() -> dict:
     mongo.ping(TIMEOUT_SECONDS)
-    return "ok"
+    return {"detail": "ok"}
 
 
-def _check_redis() -> str:
+def _check_redis() -> dict:
     client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=TIMEOUT_SECONDS)
     try:
         client.ping()
     finally:
         client.close()
-    return "ok"
+    return {"detail": "ok"}
 
 
-def _check_elasticsearch() -> str:
-    return get_es().options(request_timeout=TIMEOUT_SECONDS).cluster.health()["status"]
+def _check_elasticsearch() -> dict:
+    # Yellow (a replica without a node, e.g. while one node of two restarts) still serves every read and write: up.
+    health = get_es().options(request_timeout=TIMEOUT_SECONDS).cluster.health(filter_path="status,number_of_nodes")
+    return {"detail": health["status"], "cluster_status": health["status"], "nodes": health["number_of_nodes"]}
 
 
-def _check_celery() -> str:
+def _check_celery() -> dict:
     # limit=1: one answering worker is enough, so a healthy answer does not wait out the timeout.
     replies = celery_app.control.ping(timeout=TIMEOUT_SECONDS, limit=1)
     if not replies:
         raise RuntimeError("no worker answered")
-    return f"{next(iter(replies[0]))} answered"
+    return {"detail": f"{next(iter(replies[0]))} answered"}
 
 
-CHECKS: dict[str, Callable[[], str]] = {
+# Each check returns its detail and any figures of its own; it raises when the dependency is down.
+CHECKS: dict[str, Callable[[], dict]] = {
     "mongodb": _check_mongodb,
     "redis": _check_redis,
     "elasticsearch": _check_elasticsearch,
@@ -63,21 +69,25 @@ CHECKS: dict[str, Callable[[], str]] = {
 }
 
 
-def _run(check: Callable[[], str]) -> dict:
+def _run(check: Callable[[], dict]) -> dict:
     started = time.perf_counter()
     try:
-        detail = check()
+        found = check()
         status = "up"
     except Exception as error:  # a health check reports every failure instead of raising
-        detail = f"{type(error).__name__}: {error}"[:300]
+        found = {"detail": f"{type(error).__name__}: {error}"[:300]}
         status = "down"
-    return {"status": status, "latency_ms": round((time.perf_counter() - started) * 1000, 1), "detail": detail}
+    return {"status": status, "latency_ms": round((time.perf_counter() - started) * 1000, 1), **found}
 
 
 class DependencySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["up", "down"])
     latency_ms = serializers.FloatField()
     detail = serializers.CharField()
+    cluster_status = serializers.ChoiceField(
+        choices=["green", "yellow", "red"], required=False, help_text="elasticsearch only, when it answers"
+    )
+    nodes = serializers.IntegerField(required=False, help_text="elasticsearch only: nodes in its cluster")
 
 
 HealthSerializer = inline_serializer(
@@ -103,7 +113,8 @@ class HealthApi(APIView):
         summary="Health of the service",
         description='Anyone: `{"status": "up" | "down"}`, from a result at most '
         f"{PUBLIC_CACHE_SECONDS} s old. Staff (session or token): also each dependency's status, latency and "
-        "detail, checked afresh. 503 when a dependency is down.",
+        "detail, checked afresh; Elasticsearch's also its cluster's state and node count. 503 when a dependency "
+        "is down.",
         responses={200: HealthSerializer, 503: HealthSerializer, **error_responses(401)},
     )
     def get(self, request: Request) -> Response:
@@ -144,10 +155,18 @@ def public_status() -> str:
     return shared_health()["status"]
 
 
+# Shown to anyone signed in: none of these names a host or an error.
+PUBLIC_FIELDS = ("status", "cluster_status", "nodes")
+
+
 def dependency_statuses() -> dict:
-    """Up or down per dependency, without latencies or details (which name hosts and errors): for non-staff pages."""
+    """Up or down per dependency (and the cluster's state and node count), without latencies or details (which name
+    hosts and errors): for non-staff pages."""
     body = shared_health()
     return {
         "status": body["status"],
-        "dependencies": {name: {"status": result["status"]} for name, result in body["dependencies"].items()},
+        "dependencies": {
+            name: {field: result[field] for field in PUBLIC_FIELDS if field in result}
+            for name, result in body["dependencies"].items()
+        },
     }

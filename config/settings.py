@@ -166,6 +166,9 @@ KIBANA_URL = env_str("KIBANA_URL", "").rstrip("/")
 GEOIP_DATABASE = env_str("GEOIP_DATABASE", "")
 LOGS_MAX_UPLOAD_MB = env_int("LOGS_MAX_UPLOAD_MB", 100, minimum=1)
 LOGS_INDEX_PREFIX = env_str("LOGS_INDEX_PREFIX", "logs-ecom")
+# Copies of each shard of the app's indices on other nodes: 0 for one Elasticsearch node; 1 on a cluster of two or
+# more, so a node can stop without losing a document (a replica with no node to live on leaves the cluster yellow).
+LOGS_INDEX_REPLICAS = env_int("LOGS_INDEX_REPLICAS", 0, minimum=0)
 # A .gz may expand to at most this much; beyond it the upload is refused as a likely gzip bomb.
 LOGS_MAX_DECOMPRESSED_MB = env_int("LOGS_MAX_DECOMPRESSED_MB", 10 * LOGS_MAX_UPLOAD_MB, minimum=1)
 LOGS_CHUNK_MB = env_int("LOGS_CHUNK_MB", 8, minimum=1)

@@ -55,7 +55,11 @@ TEXT_SUBFIELD = "text"
 # which would otherwise claim `logs-ecom-YYYY.MM.DD`.
 TEMPLATE_PRIORITY = 200
 
-INDEX_SETTINGS = {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s"}
+
+def index_settings() -> dict:
+    """One shard per index, with the configured replicas; daily indices also refresh every second."""
+    return {"number_of_shards": 1, "number_of_replicas": settings.LOGS_INDEX_REPLICAS}
+
 
 DAILY_MAPPINGS = {
     "date_detection": False,
@@ -147,12 +151,16 @@ def ensure_index_templates(es: Elasticsearch, prefix: str) -> None:
         name=prefix,
         index_patterns=daily_index_patterns(prefix),
         priority=TEMPLATE_PRIORITY,
-        template={"settings": INDEX_SETTINGS, "mappings": DAILY_MAPPINGS, "aliases": {prefix: {}}},
+        template={
+            "settings": {**index_settings(), "refresh_interval": "1s"},
+            "mappings": DAILY_MAPPINGS,
+            "aliases": {prefix: {}},
+        },
     )
     try:
         es.indices.create(
             index=fallback_index(prefix),
-            settings={"number_of_shards": 1, "number_of_replicas": 0},
+            settings=index_settings(),
             mappings=FALLBACK_MAPPINGS,
         )
     except BadRequestError as error:

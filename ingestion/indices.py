@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from elasticsearch import Elasticsearch
 
 from ingestion.bulk import transient_errors_as_retryable
-from ingestion.documents import INDEX_SETTINGS, daily_index_patterns, day_of_daily_index
+from ingestion.documents import daily_index_patterns, day_of_daily_index, index_settings
 
 # A job with at most this many days (a week of daily logs) may create them from the reserve: the
 # reserve exists for such ordinary uploads, and 100 shards of it take at least 14 of them.
@@ -40,7 +40,8 @@ class NoShardHeadroom(Exception):
 
 
 def shards_per_index() -> int:
-    return INDEX_SETTINGS["number_of_shards"] * (1 + INDEX_SETTINGS["number_of_replicas"])
+    shape = index_settings()
+    return shape["number_of_shards"] * (1 + shape["number_of_replicas"])
 
 
 def shard_usage(es: Elasticsearch, *, reserve: int) -> ShardUsage:

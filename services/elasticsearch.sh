@@ -1,21 +1,33 @@
 #!/usr/bin/env bash
-# Local single-node Elasticsearch 8.19 built from Elasticsearch's own Maven Central jars
-# (see services/elasticsearch/). Usage: services/elasticsearch.sh start|stop|status
+# Local Elasticsearch 8.19 built from Elasticsearch's own Maven Central jars (see services/elasticsearch/):
+# a single node by default, or one node of a cluster on loopback. Usage: services/elasticsearch.sh start|stop|status
 #
 # Env: ES_PORT (9200), ES_HEAP (1g), ES_START_TIMEOUT (120 s), ES_JAVA_HOME (else java on PATH),
 #      ES_JAVA_OPTS (extra JVM flags).
-# State lives under <repo>/var: elasticsearch/{lib,build,home,tmp,.built}, data/elasticsearch, log/, run/.
+# A cluster (each node is one launcher run with its own ES_NAME and ports):
+#      ES_NAME (elasticsearch): names the node, its pid file, log and data directory under var/;
+#      ES_TRANSPORT_PORT (the first free one of 9300-9400): the port the nodes talk to each other on;
+#      ES_SEED_HOSTS (empty: single node): the nodes' transport addresses, e.g. 127.0.0.1:9300,127.0.0.1:9301;
+#      ES_INITIAL_MASTER_NODES: set on the one node that bootstraps a new cluster, to its own ES_NAME;
+#      ES_NODE_ROLES (all): e.g. `data` for a node that joins and holds shards but is never master, so
+#      stopping it leaves the cluster a master (two master-eligible nodes cannot lose one).
+#   ES_NAME=es-a ES_PORT=9201 ES_TRANSPORT_PORT=9301 ES_SEED_HOSTS=127.0.0.1:9301,127.0.0.1:9302 \
+#     ES_INITIAL_MASTER_NODES=es-a services/elasticsearch.sh start
+#   ES_NAME=es-b ES_PORT=9202 ES_TRANSPORT_PORT=9302 ES_SEED_HOSTS=127.0.0.1:9301,127.0.0.1:9302 \
+#     ES_NODE_ROLES=data services/elasticsearch.sh start
+# State lives under <repo>/var: elasticsearch/{lib,build,home,tmp,.built}, data/<ES_NAME>, log/, run/.
 set -euo pipefail
 # shellcheck source=services/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-NAME=elasticsearch
+NAME="${ES_NAME:-elasticsearch}"
 SRC="$ROOT/services/elasticsearch"
 ES_DIR="$VAR/elasticsearch"
 LIB="$ES_DIR/lib"
 STAMP="$ES_DIR/.built"
-PID_FILE="$VAR/run/elasticsearch.pid"
-LOG_FILE="$VAR/log/elasticsearch.log"
+PID_FILE="$VAR/run/$NAME.pid"
+LOG_FILE="$VAR/log/$NAME.log"
+DATA_DIR="$VAR/data/$NAME"
 PORT="${ES_PORT:-9200}"
 HEAP="${ES_HEAP:-1g}"
 TIMEOUT="${ES_START_TIMEOUT:-120}"
@@ -34,6 +46,16 @@ port_answers() { # anything at all listening on the port
 source_hash() {
   (cd "$SRC" && find pom.xml src -type f | LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -d' ' -f1
 }
+
+cluster_settings=()
+if [[ -n "${ES_SEED_HOSTS:-}" ]]; then
+  cluster_settings+=(-Enode.name="$NAME" -Ediscovery.type=multi-node -Ediscovery.seed_hosts="$ES_SEED_HOSTS")
+  if [[ -n "${ES_INITIAL_MASTER_NODES:-}" ]]; then
+    cluster_settings+=(-Ecluster.initial_master_nodes="$ES_INITIAL_MASTER_NODES")
+  fi
+fi
+if [[ -n "${ES_TRANSPORT_PORT:-}" ]]; then cluster_settings+=(-Etransport.port="$ES_TRANSPORT_PORT"); fi
+if [[ -n "${ES_NODE_ROLES:-}" ]]; then cluster_settings+=(-Enode.roles="$ES_NODE_ROLES"); fi
 
 build() {
   local hash
@@ -62,7 +84,7 @@ start() {
       return 1
     fi
     build
-    mkdir -p "$ES_DIR/home" "$ES_DIR/tmp" "$VAR/data/elasticsearch" "$VAR/log"
+    mkdir -p "$ES_DIR/home" "$ES_DIR/tmp" "$DATA_DIR" "$VAR/log"
     : >"$LOG_FILE" # a fresh log per start, so the tail shown on failure is this run's
     # JVM flags: the subset of ES's own system JVM options that matter here (no SecurityManager is installed).
     # shellcheck disable=SC2086
@@ -76,7 +98,7 @@ start() {
       ${ES_JAVA_OPTS:-} \
       -Des.path.home="$ES_DIR/home" \
       -cp "$LIB/*" org.elasticsearch.node.LocalElasticsearch \
-      -Epath.data="$VAR/data/elasticsearch" -Epath.logs="$VAR/log" -Ehttp.port="$PORT"
+      -Epath.data="$DATA_DIR" -Epath.logs="$VAR/log" -Ehttp.port="$PORT" "${cluster_settings[@]}"
   fi
   wait_until_up "$NAME" "$TIMEOUT" healthy "$PID_FILE" "$LOG_FILE" || return 1
   echo "$NAME up on 127.0.0.1:$PORT"

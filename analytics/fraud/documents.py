@@ -17,7 +17,7 @@ class FraudAlertDocument(Document):
 
     class Index:
         name = settings.FRAUD_ALERTS_INDEX
-        settings = {"number_of_shards": 1, "number_of_replicas": 0}
+        settings = {"number_of_shards": 1, "number_of_replicas": settings.LOGS_INDEX_REPLICAS}
 
     class Django:
         model = FraudAlert

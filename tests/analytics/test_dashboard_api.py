@@ -88,3 +88,15 @@ def test_each_daily_index_links_to_a_search_of_its_own_day(read_side, analyst, d
     assert int(total.replace(",", "")) == newest["documents"]
     assert newest["day"] == newest["index"][-10:].replace(".", "-")
     assert "shard-budget" in page
+
+
+def test_anyone_signed_in_sees_the_elasticsearch_clusters_state_and_node_count(celery_worker, django_user_model):
+    member = Client()
+    member.force_login(django_user_model.objects.create_user(id=ANALYST_ID, username="analyst"))
+
+    health = member.get("/api/dashboard").json()["health"]["dependencies"]["elasticsearch"]
+    page = member.get("/dashboard/").content.decode()
+
+    status = get_es().cluster.health()["status"]
+    assert health == {"status": "up", "cluster_status": status, "nodes": 1}  # the suite's single node
+    assert f'<span class="cluster">cluster {status}, 1 node</span>' in page

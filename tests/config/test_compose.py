@@ -167,3 +167,38 @@ def test_grafana_provisions_the_data_source_and_the_dashboards():
     assert "./docker/grafana/provisioning:/etc/grafana/provisioning:ro" in grafana["volumes"]
     assert f"./docker/grafana/dashboards:{provider['providers'][0]['options']['path']}:ro" in grafana["volumes"]
     assert list((ROOT / "docker" / "grafana" / "dashboards").glob("*.json"))
+
+
+def test_workers_scale_out_with_nothing_fixed_to_one_container():
+    worker = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]["worker"]
+
+    # `docker compose up --scale worker=3` refuses a container name or a host port on a scaled service.
+    assert "container_name" not in worker
+    assert "ports" not in worker
+    assert worker["command"].startswith("celery -A config worker")
+    assert "-d celery@$$HOSTNAME" in worker["healthcheck"]["test"][1]  # each container pings its own worker
+
+
+def test_the_cluster_file_makes_node_one_bootstrap_a_two_node_cluster_that_node_two_joins_over_tls():
+    base = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    cluster = yaml.safe_load((ROOT / "compose.es-cluster.yaml").read_text())
+    services = cluster["services"]
+    first = {**base["services"]["elasticsearch"]["environment"], **services["elasticsearch"]["environment"]}
+    second = services["elasticsearch-2"]["environment"]
+    instances = re.search(r"printf '([^']+)'", services["elasticsearch-certs"]["command"][-1]).group(1)
+
+    assert first["discovery.type"] == second["discovery.type"] == "multi-node"  # a single node cannot be joined
+    assert first["cluster.initial_master_nodes"] == first["node.name"] == "elasticsearch"
+    assert "cluster.initial_master_nodes" not in second  # it joins, it does not bootstrap a cluster of its own
+    assert (first["discovery.seed_hosts"], second["discovery.seed_hosts"]) == ("elasticsearch-2", "elasticsearch")
+    assert second["node.roles"] == "data"  # stopping it leaves the cluster its master
+    for node, settings in (("elasticsearch", first), ("elasticsearch-2", second)):
+        assert settings["xpack.security.transport.ssl.enabled"] == "true"
+        assert settings["xpack.security.transport.ssl.certificate"] == f"certs/{node}/{node}.crt"
+        assert f"- name: {node}\\n    dns: [{node}]" in instances
+    assert second["ELASTIC_PASSWORD"] == "${ELASTIC_PASSWORD:?set ELASTIC_PASSWORD in .env}"
+    for node in ("elasticsearch", "elasticsearch-2"):
+        assert services[node]["depends_on"] == {"elasticsearch-certs": {"condition": "service_completed_successfully"}}
+    assert "ports" not in services["elasticsearch-2"]
+    assert set(cluster["volumes"]) == {"elasticsearch-certs", "elasticsearch-2"}
+    assert "LOGS_INDEX_REPLICAS=1" in (ROOT / "compose.es-cluster.yaml").read_text()

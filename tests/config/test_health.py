@@ -8,6 +8,7 @@ from django.test import Client, override_settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from config.es import get_es
 from config.health import PUBLIC_CACHE_KEY
 from tests.conftest import fresh_user_id, wait_until
 
@@ -41,6 +42,14 @@ def test_staff_get_every_dependency_up_with_its_latency(celery_worker, staff_cli
     for name, dependency in body["dependencies"].items():
         assert dependency["status"] == "up", name
         assert dependency["latency_ms"] >= 0
+
+
+def test_staff_see_the_elasticsearch_clusters_state_and_node_count(celery_worker, staff_client):
+    elasticsearch = staff_client.get("/api/health").json()["dependencies"]["elasticsearch"]
+
+    cluster = get_es().cluster.health()
+    assert elasticsearch["cluster_status"] == elasticsearch["detail"] == cluster["status"]
+    assert elasticsearch["nodes"] == cluster["number_of_nodes"] == 1  # the suite's single node
 
 
 def test_staff_with_an_api_token_get_the_details_too(celery_worker, django_user_model):

@@ -3,6 +3,7 @@
 from uuid import uuid4
 
 import pytest
+from django.test import override_settings
 
 from config.es import get_es
 from ingestion import documents
@@ -107,6 +108,21 @@ def test_daily_indices_have_one_shard_no_replica_and_a_one_second_refresh(prefix
     assert settings["number_of_shards"] == "1"
     assert settings["number_of_replicas"] == "0"
     assert settings["refresh_interval"] == "1s"
+
+
+def test_on_a_cluster_the_template_and_the_fallback_index_ask_for_the_configured_replicas():
+    es = get_es()
+    prefix = f"test-replicas-{uuid4().hex[:6]}"
+    try:
+        with override_settings(LOGS_INDEX_REPLICAS=1):
+            ensure_index_templates(es, prefix)
+
+        template = es.indices.get_index_template(name=prefix)["index_templates"][0]["index_template"]
+        fallback = es.indices.get_settings(index=f"{prefix}-fallback")[f"{prefix}-fallback"]["settings"]["index"]
+        assert template["template"]["settings"]["index"]["number_of_replicas"] == "1"
+        assert fallback["number_of_replicas"] == "1"
+    finally:
+        delete_prefix(prefix)
 
 
 def test_the_alias_covers_daily_indices_and_not_the_fallback_index(prefix):
