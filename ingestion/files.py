@@ -15,7 +15,8 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.text import get_valid_filename
 
-from ingestion.objects import MultipartWriter, abort_stale_uploads, delete_keys, keys_under, open_object
+from ingestion.formats import is_gzip_name
+from ingestion.objects import MultipartWriter, abort_stale_uploads, delete_keys, keys_under, open_object, read_range
 
 
 class MovableFile(UploadedFile):
@@ -67,7 +68,7 @@ class ObjectReceivedFile(UploadedFile):
     def open_readable(self) -> IO[bytes]:
         """The upload's bytes by ranged reads, decompressed on the fly for a .gz (its size was bounded as it came)."""
         stored = open_stored(self.stored_name)
-        return gzip.GzipFile(fileobj=stored) if self.stored_name.endswith(".gz") else stored
+        return gzip.GzipFile(fileobj=stored) if is_gzip_name(self.name) else stored
 
     def discard(self) -> None:
         self.writer.discard()
@@ -140,6 +141,15 @@ def open_stored(name: str) -> IO[bytes]:
     if uses_object_storage():
         return open_object(*_s3(), name)
     return open(default_storage.path(name), "rb")
+
+
+def read_stored_range(name: str, start: int, end: int) -> bytes:
+    """Bytes [start, end) of a stored file (a chunk): with S3 one ranged GET of exactly those bytes."""
+    if uses_object_storage():
+        return read_range(*_s3(), name, start, end)
+    with open(default_storage.path(name), "rb") as stored:
+        stored.seek(start)
+        return stored.read(end - start)
 
 
 # A job's work files (the inflated or converted source, each chunk's parsed and bulk files) live in storage under

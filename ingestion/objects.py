@@ -13,15 +13,15 @@ PART_BYTES = 8 * 2**20
 READ_BYTES = 8 * 2**20
 
 
-class MultipartWriter(io.RawIOBase):
+class MultipartWriter:
     """A write-only file whose bytes go to one object in parts of PART_BYTES, held in memory one part at a time.
 
     `close()` completes the object; `abort()` (or `discard()` after completion) leaves nothing behind, unless
-    the object was marked `kept` (a job holds it).
+    the object was marked `kept` (a job holds it). Not an io class on purpose: those close (here: complete)
+    themselves when collected, and an abandoned upload must never become an object.
     """
 
     def __init__(self, client, bucket: str, key: str):
-        super().__init__()
         self.client, self.bucket, self.key = client, bucket, key
         self.upload_id: str | None = client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
         self.parts: list[dict] = []
@@ -29,14 +29,15 @@ class MultipartWriter(io.RawIOBase):
         self.completed = False
         self.kept = False
 
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data) -> int:
+    def write(self, data: bytes) -> int:
         self.buffer += data
         if len(self.buffer) >= PART_BYTES:
             self._send_part()
         return len(data)
+
+    def writelines(self, lines) -> None:
+        for line in lines:
+            self.write(line)
 
     def _send_part(self) -> None:
         number = len(self.parts) + 1
@@ -47,14 +48,14 @@ class MultipartWriter(io.RawIOBase):
         self.buffer.clear()
 
     def close(self) -> None:
-        if self.upload_id is not None and not self.closed:
-            if self.buffer or not self.parts:  # an empty object is one empty part
-                self._send_part()
-            self.client.complete_multipart_upload(
-                Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": self.parts}
-            )
-            self.upload_id, self.completed = None, True
-        super().close()
+        if self.upload_id is None:
+            return
+        if self.buffer or not self.parts:  # an empty object is one empty part
+            self._send_part()
+        self.client.complete_multipart_upload(
+            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": self.parts}
+        )
+        self.upload_id, self.completed = None, True
 
     def abort(self) -> None:
         """Drop the parts sent so far; the object never appears."""
@@ -62,7 +63,6 @@ class MultipartWriter(io.RawIOBase):
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id)
             self.upload_id = None
         self.buffer.clear()
-        super().close()
 
     def discard(self) -> None:
         """Nothing of this upload stays: the parts are dropped, or the completed object deleted (unless kept)."""
@@ -117,6 +117,14 @@ class RangedObject(io.RawIOBase):
 
 def open_object(client, bucket: str, key: str) -> io.BufferedReader:
     return io.BufferedReader(RangedObject(client, bucket, key), buffer_size=READ_BYTES)
+
+
+def read_range(client, bucket: str, key: str, start: int, end: int) -> bytes:
+    """Bytes [start, end) of an object: one ranged GET (a buffered reader would round it up to its buffer)."""
+    if end <= start:
+        return b""
+    with client.get_object(Bucket=bucket, Key=key, Range=f"bytes={start}-{end - 1}")["Body"] as body:
+        return body.read()
 
 
 def keys_under(client, bucket: str, prefix: str) -> Iterator[dict]:

@@ -58,9 +58,7 @@ def _active(job_id: str, attempt: int) -> Job | None:
 
 
 def _rows(job: Job, chunk: Chunk) -> Iterator[Row]:
-    with files.open_stored(job.pipeline_source) as source:
-        source.seek(chunk.start)
-        data = source.read(chunk.end - chunk.start)
+    data = files.read_stored_range(job.pipeline_source, chunk.start, chunk.end)
     return parse_slice(data, job.format, first_line=chunk.first_line, skip_header=chunk.number == 0)
 
 
@@ -112,7 +110,8 @@ def job_validate(*, job_id: str, attempt: int, run: str) -> bool:
 def _inflate(job: Job, name: str) -> str:
     """The stored .gz decompressed into a work file (its size was bounded at upload); returns its stored name."""
     with (
-        gzip.GzipFile(fileobj=files.open_stored(job.source_name)) as compressed,
+        files.open_stored(job.source_name) as stored,
+        gzip.GzipFile(fileobj=stored) as compressed,
         files.work_writer(job.job_id, job.attempt, name) as out,
     ):
         shutil.copyfileobj(compressed, out, 4 * 2**20)
