@@ -1,4 +1,4 @@
-"""Where a job's files live (the stored upload, its plain copy, the job's work folder), and a stream's batches."""
+"""Where a job's files live, on local disk or in an S3 bucket (the upload, its work files), and a stream's batches."""
 
 import contextlib
 import datetime as dt

@@ -113,6 +113,7 @@ def test_a_chunk_is_read_with_one_ranged_get_of_exactly_its_bytes(orders, bucket
 def test_a_gzip_broken_after_a_part_was_sent_leaves_no_object_and_no_incomplete_upload(bucket, api_client):
     noise = base64.b64encode(random.Random(18).randbytes(PART_BYTES + 2**20))
     content = gzip.compress(noise, compresslevel=1) + b"this is not gzip"
+    assert len(content) > PART_BYTES  # a part is in the bucket when the break is found
     before = keys(bucket)
     response = upload(api_client, "orders.ndjson.gz", content)
     assert response.status_code == 400
