@@ -6,7 +6,7 @@ VENV_STAMP := var/venv/.installed
 VENDOR_STAMP := var/vendor/.installed
 export PATH := $(CURDIR)/var/venv/bin:$(PATH)
 
-.PHONY: run stop services stop-services test lint format demo bench bench-anomalies install browser
+.PHONY: run stop services stop-services object-store test lint format demo bench bench-anomalies install browser
 
 install: $(VENV_STAMP) $(VENDOR_STAMP)
 
@@ -44,6 +44,7 @@ $(VENDOR_STAMP): package.json package-lock.json
 	     -e "s|^POSTGRES_PASSWORD=.*|POSTGRES_PASSWORD=$$(secret 24)|" \
 	     -e "s|^GRAFANA_ADMIN_PASSWORD=.*|GRAFANA_ADMIN_PASSWORD=$$(secret 24)|" \
 	     -e "s|^METRICS_TOKEN=.*|METRICS_TOKEN=$$(secret 32)|" \
+	     -e "s|^S3_SECRET_KEY=.*|S3_SECRET_KEY=$$(secret 24)|" \
 	     .env.example > $@
 	@echo "wrote .env with a fresh SECRET_KEY, Flower login, metrics scrape token and (for compose) server passwords"
 
@@ -55,9 +56,21 @@ services:
 
 stop-services:
 	@for s in elasticsearch ferretdb redis; do bash services/$$s.sh stop; done
+	@set -a; [ ! -f .env ] || . ./.env; set +a; \
+	if [ "$${STORAGE:-local}" = s3 ]; then MINIO_PORT=$$(python3 -c 'import sys, urllib.parse as u; print(u.urlsplit(sys.argv[1]).port or 80)' "$$S3_ENDPOINT_URL") bash services/minio.sh stop; fi
+
+# With STORAGE=s3 and an endpoint on this machine: the local MinIO on the endpoint's port, its bucket created.
+object-store:
+	@set -a; [ ! -f .env ] || . ./.env; set +a; \
+	host=$$(python3 -c 'import sys, urllib.parse as u; print(u.urlsplit(sys.argv[1]).hostname or "")' "$${S3_ENDPOINT_URL:-}"); \
+	if [ "$${STORAGE:-local}" = s3 ] && { [ "$$host" = 127.0.0.1 ] || [ "$$host" = localhost ]; }; then \
+	  MINIO_PORT=$$(python3 -c 'import sys, urllib.parse as u; print(u.urlsplit(sys.argv[1]).port or 80)' "$$S3_ENDPOINT_URL") \
+	  MINIO_ROOT_USER="$$S3_ACCESS_KEY" MINIO_ROOT_PASSWORD="$$S3_SECRET_KEY" MINIO_BUCKET="$$S3_BUCKET" \
+	  bash services/minio.sh start; \
+	fi
 
 # Secrets and data are readable by their owner only (umask 077; chmod for files made by older versions).
-run: install .env services
+run: install .env services object-store
 	@umask 077; set -a; . ./.env; set +a; \
 	$(PY) manage.py migrate --noinput -v 0 && $(PY) manage.py ensure_indexes && \
 	$(PY) manage.py collectstatic --noinput -v 0 && \

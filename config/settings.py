@@ -8,7 +8,8 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
-from config.env import database_from_url, env_bool, env_int, env_int_list, env_list, env_str
+from config.env import database_from_url, env_bool, env_choice, env_int, env_int_list, env_list, env_str
+from config.storages import local_storage, s3_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -127,12 +128,21 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 # var/vendor: front-end packages installed from npm by `make install` (see package.json).
 STATICFILES_DIRS = [BASE_DIR / "static", ("vendor", VAR_DIR / "vendor")]
+# Uploads and job work files: local disk (the default), or an S3-compatible bucket shared by every host.
+STORAGE = env_choice("STORAGE", "local", ("local", "s3"))
+# A relative path is taken from the project root, whatever the working directory.
+_default_storage = local_storage(BASE_DIR / env_str("UPLOADS_DIR", "var/uploads"))
+if STORAGE == "s3":
+    _default_storage = s3_storage(
+        endpoint_url=env_str("S3_ENDPOINT_URL"),
+        bucket=env_str("S3_BUCKET"),
+        access_key=env_str("S3_ACCESS_KEY"),
+        secret_key=env_str("S3_SECRET_KEY"),
+    )
+# This host's own temporary files when the storage is a bucket (a stream request's lines while it is read).
+SCRATCH_DIR = BASE_DIR / env_str("SCRATCH_DIR", "var/scratch")
 STORAGES = {
-    "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        # A relative path is taken from the project root, whatever the working directory.
-        "OPTIONS": {"location": BASE_DIR / env_str("UPLOADS_DIR", "var/uploads")},
-    },
+    "default": _default_storage,
     # Hashed names from collectstatic (`make run`, the image); config/staticfiles.py.
     "staticfiles": {"BACKEND": "config.staticfiles.HashedStaticFilesStorage"},
 }

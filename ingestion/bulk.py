@@ -6,7 +6,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
 import orjson
 from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, Elasticsearch
@@ -133,21 +133,20 @@ def send(es: Elasticsearch, body: bytes, *, key: Callable[[str], int | str] = li
     return outcome
 
 
-def iter_bodies(path: str, max_docs: int = 5000, max_bytes: int = 10 * 2**20) -> Iterator[bytes]:
+def iter_bodies(lines: IO[bytes], max_docs: int = 5000, max_bytes: int = 10 * 2**20) -> Iterator[bytes]:
     """Request bodies of at most `max_docs` documents and about `max_bytes` from a file of prebuilt bulk lines."""
     pairs: list[bytes] = []
     size = 0
-    with open(path, "rb") as lines:
-        for action in lines:
-            source = next(lines, None)
-            if source is None:
-                raise ValueError(f"{path}: the last action line has no source line")
-            pair = action + source
-            if pairs and (len(pairs) >= max_docs or size + len(pair) > max_bytes):
-                yield b"".join(pairs)
-                pairs, size = [], 0
-            pairs.append(pair)
-            size += len(pair)
+    for action in lines:
+        source = next(lines, None)
+        if source is None:
+            raise ValueError("The bulk file's last action line has no source line")
+        pair = action + source
+        if pairs and (len(pairs) >= max_docs or size + len(pair) > max_bytes):
+            yield b"".join(pairs)
+            pairs, size = [], 0
+        pairs.append(pair)
+        size += len(pair)
     if pairs:
         yield b"".join(pairs)
 

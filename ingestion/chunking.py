@@ -132,24 +132,23 @@ def _require_plain(fmt: FileFormat) -> None:
         )
 
 
-def plan_chunks(path: str, fmt: FileFormat, target_bytes: int = 8 * 2**20) -> list[Chunk]:
-    """Record-aligned slices of about `target_bytes` of a plain CSV, NDJSON or access-log file."""
+def plan_chunks(stream: IO[bytes], fmt: FileFormat, target_bytes: int = 8 * 2**20) -> list[Chunk]:
+    """Record-aligned slices of about `target_bytes` of a plain CSV, NDJSON or access-log file, read from its start."""
     _require_plain(fmt)
     chunks: list[Chunk] = []
     chunk_start, chunk_line = 0, 1
     block_offset, line_at_block = 0, 1
-    with open(path, "rb") as stream:
-        for block, ends in _blocks(stream, _tracker(fmt)):
-            position, line_at_position = 0, line_at_block
-            while (wanted := chunk_start + target_bytes - block_offset) <= len(block):
-                end = _first_end_after(block, ends, max(wanted, position + 1))
-                if end is None:
-                    break
-                chunks.append(Chunk(len(chunks), chunk_start, block_offset + end, chunk_line))
-                line_at_position += block.count(b"\n", position, end)
-                chunk_start, chunk_line, position = block_offset + end, line_at_position, end
-            line_at_block += block.count(b"\n")
-            block_offset += len(block)
+    for block, ends in _blocks(stream, _tracker(fmt)):
+        position, line_at_position = 0, line_at_block
+        while (wanted := chunk_start + target_bytes - block_offset) <= len(block):
+            end = _first_end_after(block, ends, max(wanted, position + 1))
+            if end is None:
+                break
+            chunks.append(Chunk(len(chunks), chunk_start, block_offset + end, chunk_line))
+            line_at_position += block.count(b"\n", position, end)
+            chunk_start, chunk_line, position = block_offset + end, line_at_position, end
+        line_at_block += block.count(b"\n")
+        block_offset += len(block)
     if chunk_start < block_offset:
         chunks.append(Chunk(len(chunks), chunk_start, block_offset, chunk_line))
     return chunks
@@ -171,13 +170,12 @@ def _count_lines_or_records(stream: IO[bytes], fmt: FileFormat) -> int:
     return records
 
 
-def count_records(path: str, fmt: FileFormat) -> int:
+def count_records(source: IO[bytes], fmt: FileFormat) -> int:
     """Records the parsers will yield for this file, blank ones included (the CSV header is not a record)."""
-    opener = gzip.open if fmt.compressed else open
-    with opener(path, "rb") as stream:
-        if fmt.kind == "json_array":
-            return sum(1 for _ in iter_elements(stream, fmt.encoding))
-        return _count_lines_or_records(stream, fmt)
+    stream = _decompressed(source) if fmt.compressed else source
+    if fmt.kind == "json_array":
+        return sum(1 for _ in iter_elements(stream, fmt.encoding))
+    return _count_lines_or_records(stream, fmt)
 
 
 class _PrefixedStream:
@@ -213,12 +211,11 @@ def _ndjson_lines(stream: IO[bytes], encoding: str) -> Iterator[bytes]:
             yield CONVERSION_ERROR_PREFIX + (error or "").replace("\n", " ").encode("utf-8") + b"\n"
 
 
-def write_plain_copy(source: IO[bytes], fmt: FileFormat, dest_path: str) -> FileFormat:
+def write_plain_copy(source: IO[bytes], fmt: FileFormat, out: IO[bytes]) -> FileFormat:
     """Write the upload as a plain file the chunk planner can cut: JSON arrays become NDJSON."""
     stream = _decompressed(source) if fmt.compressed else source
-    with open(dest_path, "wb") as out:
-        if fmt.kind == "json_array":
-            out.writelines(_ndjson_lines(stream, fmt.encoding))
-            return FileFormat(kind="ndjson", encoding="utf-8", compressed=False)
-        shutil.copyfileobj(stream, out, _BLOCK)
+    if fmt.kind == "json_array":
+        out.writelines(_ndjson_lines(stream, fmt.encoding))
+        return FileFormat(kind="ndjson", encoding="utf-8", compressed=False)
+    shutil.copyfileobj(stream, out, _BLOCK)
     return replace(fmt, compressed=False)

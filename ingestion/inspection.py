@@ -1,7 +1,9 @@
 """Inspecting a received upload before it is accepted: format, preview, timestamp field, record count."""
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import IO
 
 from django.conf import settings
 
@@ -27,9 +29,9 @@ class FileInspection:
     total_lines: int
 
 
-def _head(path: str) -> tuple[bytes, bool]:
+def _head(open_readable: Callable[[], IO[bytes]]) -> tuple[bytes, bool]:
     """The start of the file, at least its whole first line; and whether that is the whole file."""
-    with open(path, "rb") as stream:
+    with open_readable() as stream:
         head = stream.read(HEAD_BYTES)
         if len(head) < HEAD_BYTES:
             return head, True
@@ -47,10 +49,10 @@ def _head(path: str) -> tuple[bytes, bool]:
         return head, False
 
 
-def _first_rows(path: str, fmt: FileFormat, head: bytes, whole: bool) -> list[Row]:
+def _first_rows(open_readable: Callable[[], IO[bytes]], fmt: FileFormat, head: bytes, whole: bool) -> list[Row]:
     """The rows at the start of the file, parsed as the pipeline will parse them."""
     if fmt.kind == "json_array":
-        with open(path, "rb") as stream:
+        with open_readable() as stream:
             return list(itertools.islice(iter_elements(stream, fmt.encoding), _PROBE_ROWS))
     if not whole:
         head = head[: head.rfind(b"\n") + 1]  # whole lines only
@@ -69,18 +71,19 @@ def _preview(rows: list[Row]) -> list[dict]:
     return records[:PREVIEW_RECORDS]
 
 
-def inspect_file(*, path: str, filename: str, size: int) -> FileInspection:
+def inspect_file(*, open_readable: Callable[[], IO[bytes]], filename: str, size: int) -> FileInspection:
     """What the pipeline needs to know about a received file; FormatError when it cannot be accepted.
 
-    `path` is the readable (decompressed) copy; `filename` the name the user gave it.
+    `open_readable` opens its readable (decompressed) bytes, each time from the start; `filename` is the name
+    the user gave it.
     """
     check_extension(filename)
     if size == 0:
         raise FormatError("File is empty")
-    head, whole = _head(path)
+    head, whole = _head(open_readable)
     # The pipeline reads the decompressed copy of a .gz, so the format describes that copy.
     fmt = replace(detect_format(filename, head), compressed=False)
-    preview = _preview(_first_rows(path, fmt, head, whole))
+    preview = _preview(_first_rows(open_readable, fmt, head, whole))
     timestamp_field = find_timestamp_field(list(dict.fromkeys(name for record in preview for name in record)))
     if timestamp_field is None:
         expected = ", ".join(TIMESTAMP_FIELD_NAMES[:8])
@@ -88,7 +91,8 @@ def inspect_file(*, path: str, filename: str, size: int) -> FileInspection:
             f"No timestamp field found (expected one of: {expected}, ...): add a column with each event's date "
             "and time, named like one of these"
         )
-    total_lines = count_records(path, fmt)
+    with open_readable() as stream:
+        total_lines = count_records(stream, fmt)
     if total_lines > settings.LOGS_MAX_LINES:
         raise FormatError(f"The file has {total_lines:,} lines; an upload may have at most {settings.LOGS_MAX_LINES:,}")
     return FileInspection(

@@ -84,6 +84,30 @@ def celery_worker(django_db_setup, django_db_blocker):
         worker.stop()
 
 
+@pytest.fixture(scope="session")
+def minio():
+    """The run's real MinIO (services/minio.sh: built once, started if it is not up, bucket created); its client."""
+    import boto3
+
+    endpoint = os.environ["S3_ENDPOINT_URL"]
+    env = {
+        **os.environ,
+        "MINIO_PORT": endpoint.rsplit(":", 1)[1],
+        "MINIO_ROOT_USER": os.environ["S3_ACCESS_KEY"],
+        "MINIO_ROOT_PASSWORD": os.environ["S3_SECRET_KEY"],
+        "MINIO_BUCKET": os.environ["S3_BUCKET"],
+    }
+    started = subprocess.run(["bash", "services/minio.sh", "start"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert started.returncode == 0, f"MinIO did not start:\n{started.stdout}{started.stderr}"
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=os.environ["S3_ACCESS_KEY"],
+        aws_secret_access_key=os.environ["S3_SECRET_KEY"],
+        region_name="us-east-1",
+    )
+
+
 # The owner of the planted anomaly series (tests/analytics/planted.py), shared by the API and browser tests.
 PLANTED_OWNER_ID = 900_170
 

@@ -36,6 +36,14 @@ if "EMAIL_PORT" not in os.environ:
         probe.bind(("127.0.0.1", 0))
         os.environ["EMAIL_PORT"] = str(probe.getsockname()[1])
 os.environ.setdefault("EMAIL_HOST", "127.0.0.1")
+# The run's MinIO (services/minio.sh, started by tests/conftest.py for the object-storage tests). The storage
+# stays local disk: those tests switch this process and a worker of their own to STORAGE=s3.
+os.environ.setdefault("MINIO_PORT", "9100")
+os.environ.setdefault("S3_ENDPOINT_URL", f"http://127.0.0.1:{os.environ['MINIO_PORT']}")
+os.environ.setdefault("S3_BUCKET", "test-logs-platform")
+os.environ.setdefault("S3_ACCESS_KEY", "minio-test")
+os.environ.setdefault("S3_SECRET_KEY", "minio-test-secret")
+os.environ.setdefault("SCRATCH_DIR", "var/test/scratch")
 
 from config.settings import *  # noqa: F403
 from config.settings import DATABASES, STORAGES

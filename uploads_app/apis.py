@@ -14,7 +14,7 @@ from config.errors import ApplicationError, error_responses
 from config.throttling import UploadThrottle
 from ingestion import selectors, stream_selectors
 from ingestion.enums import JobStatus
-from ingestion.files import ReceivedFile
+from ingestion.files import ObjectReceivedFile, ReceivedFile
 from ingestion.job import Job
 from ingestion.services import jobs, reindex
 from uploads_app.authentication import ApiTokenAuthentication, HeaderCsrfSessionAuthentication
@@ -183,7 +183,7 @@ class UploadCreateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         received = serializer.validated_data["file"]
-        if not isinstance(received, ReceivedFile):
+        if not isinstance(received, ReceivedFile | ObjectReceivedFile):
             raise ApplicationError("No file provided")
         upload = jobs.job_create(
             owner=request.user,

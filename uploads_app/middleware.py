@@ -69,6 +69,8 @@ class UploadGuardMiddleware:
             # Whatever the outcome, temporary files of this request that were not stored are removed.
             for path in getattr(request, "incoming_paths", ()):
                 Path(path).unlink(missing_ok=True)
+            for upload in getattr(request, "incoming_uploads", ()):
+                upload.discard()  # an upload a job keeps stays
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         # Django reports a body read that timed out as UnreadablePostError (an OSError); say what happened.

@@ -1,6 +1,8 @@
-"""Upload handlers: the upload API streams its file straight to disk; every other URL refuses file parts unread.
+"""Upload handlers: the upload API streams its file straight to storage; every other URL refuses file parts unread.
 
-Django hands each multipart chunk to StreamingUploadHandler; nothing holds the whole file in memory.
+Django hands each multipart chunk to StreamingUploadHandler; nothing holds the whole file in memory. On local
+disk the file is written to a temporary file that the job then moves into place; with STORAGE=s3 it goes to
+the bucket in parts as it arrives (an S3 multipart upload), and a refusal aborts that upload.
 Only the upload API installs it, once the user is signed in, allowed and within the rate
 (uploads_app/apis.py); everywhere else the global handler, RefuseFilesHandler, stops at a file part's
 first byte, so no anonymous request can fill the disk or make the server inflate a gzip.
@@ -8,19 +10,21 @@ An upload that breaks a rule is refused mid-stream: its bytes are deleted and an
 (an ApplicationError) ends the parsing, so the API answers with its JSON error and status.
 """
 
+import datetime as dt
 import hashlib
 import tempfile
 import zlib
 from pathlib import Path
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandlers
 from django.http.multipartparser import MultiPartParserError
 
 from config.errors import ApplicationError
-from ingestion.files import ReceivedFile
+from ingestion import files
+from ingestion.files import ObjectReceivedFile, ReceivedFile
 from ingestion.formats import FormatError, check_extension, is_gzip_name
+from ingestion.objects import MultipartWriter
 
 GZIP_WINDOW = 16 + zlib.MAX_WBITS
 PIECE = 1 << 20
@@ -78,10 +82,11 @@ class RefuseFilesHandler(FileUploadHandler):
         raise FilesNotAccepted("Files are accepted only by the upload API (POST /api/logs/upload)")
 
 
-def incoming_dir() -> Path:
-    path = Path(default_storage.path(".incoming"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+class Uncounted:
+    """Where a .gz's inflated bytes go when only their size matters (the bucket keeps the file as sent)."""
+
+    def write(self, data: bytes) -> None:
+        pass
 
 
 class StreamingUploadHandler(FileUploadHandler):
@@ -96,14 +101,22 @@ class StreamingUploadHandler(FileUploadHandler):
             check_extension(file_name)
         except FormatError as error:
             self._refuse(error.message)
+        limit = settings.LOGS_MAX_DECOMPRESSED_MB * 2**20
+        if files.uses_object_storage():
+            self.raw = files.object_upload(file_name, now=dt.datetime.now(dt.UTC))
+            # UploadGuardMiddleware aborts or deletes it unless a job kept it (any refusal path).
+            self.request.incoming_uploads = [*getattr(self.request, "incoming_uploads", []), self.raw]
+            if is_gzip_name(file_name):
+                self.gunzip = Gunzip(Uncounted(), limit)
+            raise StopFutureHandlers()
         self.raw = self._temporary(".upload")
         if is_gzip_name(file_name):
             self.plain = self._temporary(".plain")
-            self.gunzip = Gunzip(self.plain, settings.LOGS_MAX_DECOMPRESSED_MB * 2**20)
+            self.gunzip = Gunzip(self.plain, limit)
         raise StopFutureHandlers()
 
     def _temporary(self, suffix: str):
-        handle = tempfile.NamedTemporaryFile(dir=incoming_dir(), suffix=suffix, delete=False)  # noqa: SIM115
+        handle = tempfile.NamedTemporaryFile(dir=files.incoming_dir(), suffix=suffix, delete=False)  # noqa: SIM115
         # UploadGuardMiddleware removes whatever of these the request did not store (any refusal path).
         self.request.incoming_paths = [*getattr(self.request, "incoming_paths", []), handle.name]
         return handle
@@ -120,13 +133,17 @@ class StreamingUploadHandler(FileUploadHandler):
             except (zlib.error, ValueError) as error:
                 self._refuse(_gzip_message(error))
 
-    def file_complete(self, file_size: int) -> ReceivedFile:
+    def file_complete(self, file_size: int) -> ReceivedFile | ObjectReceivedFile:
         if self.gunzip:
             try:
                 self.gunzip.finish()
             except (zlib.error, ValueError) as error:
                 self._refuse(_gzip_message(error))
         self._close()
+        if isinstance(self.raw, MultipartWriter):
+            return ObjectReceivedFile(
+                writer=self.raw, name=self.file_name, size=file_size, sha256=self.hash.hexdigest()
+            )
         return ReceivedFile(
             path=self.raw.name,
             name=self.file_name,
@@ -148,6 +165,9 @@ class StreamingUploadHandler(FileUploadHandler):
                 handle.close()
 
     def _discard(self) -> None:
+        if isinstance(self.raw, MultipartWriter):
+            self.raw.discard()
+            return
         self._close()
         for handle in (self.raw, self.plain):
             if handle:

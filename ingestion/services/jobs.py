@@ -23,7 +23,7 @@ from ingestion.bulk import TransientIndexError, cluster_ready, count_file_docume
 from ingestion.data_version import data_version_bump
 from ingestion.dispatch import dispatch_chunk, dispatch_chunk_resume, dispatch_job, notify_job_finished
 from ingestion.enums import COUNT_NAMES, JobStage, JobStatus
-from ingestion.files import ReceivedFile
+from ingestion.files import ObjectReceivedFile, ReceivedFile
 from ingestion.formats import FormatError
 from ingestion.indices import delete_if_empty, empty_daily_indices
 from ingestion.inspection import inspect_file
@@ -47,7 +47,11 @@ class Upload(NamedTuple):
 
 
 def job_create(
-    *, owner: AbstractBaseUser, received: ReceivedFile, log_type: str = "", on_duplicate: str = "index"
+    *,
+    owner: AbstractBaseUser,
+    received: ReceivedFile | ObjectReceivedFile,
+    log_type: str = "",
+    on_duplicate: str = "index",
 ) -> Upload:
     """Check a received file, store it, record its job and queue it; a file we cannot take is refused.
 
@@ -59,7 +63,7 @@ def job_create(
         received.discard()
         return Upload(earlier, created=False)
     try:
-        inspection = inspect_file(path=received.readable_path, filename=received.name, size=received.size)
+        inspection = inspect_file(open_readable=received.open_readable, filename=received.name, size=received.size)
     except FormatError as error:
         received.discard()
         raise ApplicationError(error.message) from error

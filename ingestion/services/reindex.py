@@ -139,8 +139,8 @@ def _current_rules(job: Job) -> dict:
 
 
 def _first_records(job: Job) -> list[dict]:
-    opener = gzip.open if is_gzip_name(job.source_name) else open
-    with opener(files.stored_path(job.source_name), "rb") as stream:
+    with files.open_stored(job.source_name) as stored:
+        stream = gzip.GzipFile(fileobj=stored) if is_gzip_name(job.source_name) else stored
         head = stream.read(settings.LOGS_CHUNK_MB * 2**20)
     whole_lines = head[: head.rfind(b"\n") + 1] or head
     records = (record for _, record, _, _ in parse_slice(whole_lines, job.format, first_line=1, skip_header=True))

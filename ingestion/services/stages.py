@@ -1,9 +1,10 @@
 """The pipeline's stages, one service each; Celery tasks only call these.
 
 A job runs validate -> preview -> split on the whole file, then parse -> enrich -> index on each
-record-aligned chunk. Chunks hand work to the next stage through files in the job's work folder (never
-through the broker). Each chunk writes only its own chunk document; the last chunk to finish (fan-in by
-counting "done" claims) is the one finalizer that writes the totals on the job.
+record-aligned chunk. Chunks hand work to the next stage through work files in storage (never through the
+broker), so each stage may run on any worker host; a chunk reads only its own byte range of the source.
+Each chunk writes only its own chunk document; the last chunk to finish (fan-in by counting "done" claims)
+is the one finalizer that writes the totals on the job.
 """
 
 import gzip
@@ -13,7 +14,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from functools import wraps
-from pathlib import Path
 
 import orjson
 from django.conf import settings
@@ -58,9 +58,7 @@ def _active(job_id: str, attempt: int) -> Job | None:
 
 
 def _rows(job: Job, chunk: Chunk) -> Iterator[Row]:
-    with open(job.pipeline_source, "rb") as source:
-        source.seek(chunk.start)
-        data = source.read(chunk.end - chunk.start)
+    data = files.read_stored_range(job.pipeline_source, chunk.start, chunk.end)
     return parse_slice(data, job.format, first_line=chunk.first_line, skip_header=chunk.number == 0)
 
 
@@ -81,18 +79,18 @@ def job_validate(*, job_id: str, attempt: int, run: str) -> bool:
         return True  # validated before a crash: the chain goes on from here
     repo.job_transition(job_id, to=JobStatus.PROCESSING, changes={"stage": JobStage.VALIDATE, "started_at": now()})
     started = time.perf_counter()
-    fmt, source = job.format, files.stored_path(job.source_name)
+    fmt, source = job.format, job.source_name
     try:
         if is_gzip_name(job.source_name):
-            source = _inflate(source, str(files.work_dir(job_id, attempt) / "source.inflated"))
-        with open(source, "rb") as stream:
+            source = _inflate(job, "source.inflated")
+        with files.open_stored(source) as stream:
             fmt = replace(fmt, encoding=choose_encoding(stream, fmt.encoding))
         if fmt.kind == "json_array":
-            plain = str(files.work_dir(job_id, attempt) / "source.ndjson")
-            with open(source, "rb") as stream:
-                fmt = write_plain_copy(stream, fmt, plain)
-            source = plain
-        chunks = plan_chunks(source, fmt, settings.LOGS_CHUNK_MB * 2**20)
+            with files.open_stored(source) as stream, files.work_writer(job_id, attempt, "source.ndjson") as out:
+                fmt = write_plain_copy(stream, fmt, out)
+            source = files.work_name(job_id, attempt, "source.ndjson")
+        with files.open_stored(source) as stream:
+            chunks = plan_chunks(stream, fmt, settings.LOGS_CHUNK_MB * 2**20)
     except (FormatError, OSError, EOFError) as error:
         job_fail(job_id=job_id, attempt=attempt, reason=f"The file could not be read: {error}")
         return False
@@ -109,11 +107,15 @@ def job_validate(*, job_id: str, attempt: int, run: str) -> bool:
     return True
 
 
-def _inflate(path: str, destination: str) -> str:
-    """The stored .gz decompressed into the job's work folder (its size was bounded at upload)."""
-    with gzip.open(path, "rb") as compressed, open(destination, "wb") as out:
+def _inflate(job: Job, name: str) -> str:
+    """The stored .gz decompressed into a work file (its size was bounded at upload); returns its stored name."""
+    with (
+        files.open_stored(job.source_name) as stored,
+        gzip.GzipFile(fileobj=stored) as compressed,
+        files.work_writer(job.job_id, job.attempt, name) as out,
+    ):
         shutil.copyfileobj(compressed, out, 4 * 2**20)
-    return destination
+    return files.work_name(job.job_id, job.attempt, name)
 
 
 def job_preview(*, job_id: str, attempt: int) -> bool:
@@ -212,8 +214,7 @@ def chunk_parse(job: Job, chunk: Chunk) -> dict:
     ingested_at = format_timestamp(now())
     dead, parsed, blank = [], 0, 0
     days: dict[str, None] = {}  # in the order the file reaches them
-    path = files.work_dir(job.job_id, job.attempt) / f"{chunk.number}.parsed"
-    with open(path, "wb") as out:
+    with files.work_writer(job.job_id, job.attempt, f"{chunk.number}.parsed") as out:
         for line, record, error, raw in _rows(job, chunk):
             if record is None:
                 if error is None:
@@ -240,7 +241,7 @@ def chunk_parse(job: Job, chunk: Chunk) -> dict:
             parsed += 1
     accepted = job_days_accept(job_id=job.job_id, attempt=job.attempt, days=list(days), limit=day_limit(job))
     if len(accepted) < len(days):
-        refused = _over_day_limit(job, chunk, path, accepted)
+        refused = _over_day_limit(job, chunk, accepted)
         parsed -= len(refused)
         dead = sorted(dead + refused, key=lambda row: row["line"])
     repo.dead_letters_replace(job.job_id, chunk.number, dead)
@@ -284,11 +285,14 @@ def day_limit_reason(limit: int, day: str) -> str:
     )
 
 
-def _over_day_limit(job: Job, chunk: Chunk, path: Path, accepted: set[str]) -> list[dict]:
+def _over_day_limit(job: Job, chunk: Chunk, accepted: set[str]) -> list[dict]:
     """Rewrite the chunk's parsed file without the rows on refused days; returns those rows as dead letters."""
     refused: dict[int, str] = {}  # line -> its day
-    kept = path.with_suffix(".kept")
-    with open(path, "rb") as parsed, open(kept, "wb") as out:
+    parsed_name, kept_name = f"{chunk.number}.parsed", f"{chunk.number}.kept"
+    with (
+        files.open_stored(files.work_name(job.job_id, job.attempt, parsed_name)) as parsed,
+        files.work_writer(job.job_id, job.attempt, kept_name) as out,
+    ):
         for entry in parsed:
             line, doc = orjson.loads(entry)
             day = doc["@timestamp"][:10]
@@ -296,7 +300,7 @@ def _over_day_limit(job: Job, chunk: Chunk, path: Path, accepted: set[str]) -> l
                 out.write(entry)
             else:
                 refused[line] = day
-    kept.replace(path)
+    files.work_replace(job.job_id, job.attempt, kept_name, parsed_name)
     reasons = {day: day_limit_reason(day_limit(job), day) for day in set(refused.values())}
     return [
         {"line": line, "raw": raw, "reason": reasons[refused[line]]}
@@ -308,11 +312,14 @@ def _over_day_limit(job: Job, chunk: Chunk, path: Path, accepted: set[str]) -> l
 @chunk_stage("enrich")
 def chunk_enrich(job: Job, chunk: Chunk) -> dict:
     """Add GeoIP to each parsed document, stamp it `ingested_at`, and write the chunk's ready-to-send _bulk body."""
-    folder, prefix = files.work_dir(job.job_id, job.attempt), settings.LOGS_INDEX_PREFIX
+    prefix = settings.LOGS_INDEX_PREFIX
     indices, geo = set(), Counter()
     # One stamp for the chunk: with its line range it names the documents of each bulk request (the live feed).
     ingested_at = format_timestamp(now())
-    with open(folder / f"{chunk.number}.parsed", "rb") as parsed, open(folder / f"{chunk.number}.bulk", "wb") as out:
+    with (
+        files.open_stored(files.work_name(job.job_id, job.attempt, f"{chunk.number}.parsed")) as parsed,
+        files.work_writer(job.job_id, job.attempt, f"{chunk.number}.bulk") as out,
+    ):
         for entry in parsed:
             line, doc = orjson.loads(entry)
             geo[geoip.enrich(doc)] += 1
@@ -330,18 +337,19 @@ def _index_chunk(job: Job, chunk: Chunk) -> dict:
     enriched = repo.chunk_get(job.job_id, job.attempt, chunk.number)
     _check_shard_headroom(es, job, enriched.get("indices", []))
     indexed, rejected = 0, []
-    for body in iter_bodies(str(files.work_dir(job.job_id, job.attempt) / f"{chunk.number}.bulk")):
-        outcome = send(es, body)
-        indexed += outcome.indexed
-        rejected.extend(outcome.rejected)
-        live_feed_append(
-            owner=str(job.owner_id),
-            ingested_at=enriched.get("ingested_at", ""),
-            source_field="file_id",
-            source_value=job.file_id,
-            lines=body_lines(body),
-            count=outcome.indexed,
-        )
+    with files.open_stored(files.work_name(job.job_id, job.attempt, f"{chunk.number}.bulk")) as bulk:
+        for body in iter_bodies(bulk):
+            outcome = send(es, body)
+            indexed += outcome.indexed
+            rejected.extend(outcome.rejected)
+            live_feed_append(
+                owner=str(job.owner_id),
+                ingested_at=enriched.get("ingested_at", ""),
+                source_field="file_id",
+                source_value=job.file_id,
+                lines=body_lines(body),
+                count=outcome.indexed,
+            )
     if rejected:
         write_fallback(es, prefix, _fallback_rows(job, chunk, dict(rejected)))
     return {

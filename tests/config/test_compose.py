@@ -29,12 +29,26 @@ def test_compose_names_every_service_with_a_healthcheck_for_each_server():
         "proxy",
         "prometheus",
         "grafana",
+        "minio",
+        "minio-setup",
     }
-    for server in ("redis", "mongo", "postgres", "elasticsearch", "kibana", "web", "ingest"):
+    for server in ("redis", "mongo", "postgres", "elasticsearch", "kibana", "web", "ingest", "minio"):
         assert "healthcheck" in services[server], server
     assert services["elasticsearch"]["image"].endswith(":8.19.21")
     assert services["kibana"]["image"].endswith(":8.19.21")
-    assert set(compose["volumes"]) >= {"uploads", "redis", "mongo", "postgres", "elasticsearch"}
+    assert set(compose["volumes"]) >= {"uploads", "redis", "mongo", "postgres", "elasticsearch", "minio"}
+
+
+def test_the_app_keeps_its_files_in_minio_whose_bucket_exists_before_the_app_starts():
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    app, minio = compose["x-app"], compose["services"]["minio"]
+
+    assert app["environment"]["STORAGE"] == "s3"
+    assert app["environment"]["S3_ENDPOINT_URL"] == "http://minio:9000"
+    assert app["environment"]["S3_SECRET_KEY"] == minio["environment"]["MINIO_ROOT_PASSWORD"]
+    assert app["environment"]["S3_SECRET_KEY"] == "${S3_SECRET_KEY:?set S3_SECRET_KEY in .env}"
+    assert app["depends_on"]["minio-setup"] == {"condition": "service_completed_successfully"}
+    assert 'mc mb --ignore-existing "store/$$S3_BUCKET"' in compose["services"]["minio-setup"]["entrypoint"][-1]
 
 
 def test_kibana_setup_runs_once_kibana_is_healthy_and_imports_the_saved_objects():

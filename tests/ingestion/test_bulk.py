@@ -57,7 +57,7 @@ def write_bulk_file(path, prefix: str, docs: list[dict]) -> None:
 
 
 def send_file(path, *, max_docs: int = 5000) -> int:
-    return sum(send(get_es(), body).indexed for body in iter_bodies(str(path), max_docs=max_docs))
+    return sum(send(get_es(), body).indexed for body in iter_bodies(path.open("rb"), max_docs=max_docs))
 
 
 def count(prefix: str, file_id: str) -> int:
@@ -77,8 +77,12 @@ def indexed_file(prefix, tmp_path_factory):
 def test_a_body_names_the_first_and_last_upload_line_it_holds(prefix, indexed_file):
     path, _indexed = indexed_file
 
-    assert [body_lines(body) for body in iter_bodies(str(path), max_docs=800)] == [(1, 800), (801, 1600), (1601, 2000)]
-    assert body_lines(next(iter_bodies(str(path), max_docs=1))) == (1, 1)
+    assert [body_lines(body) for body in iter_bodies(path.open("rb"), max_docs=800)] == [
+        (1, 800),
+        (801, 1600),
+        (1601, 2000),
+    ]
+    assert body_lines(next(iter_bodies(path.open("rb"), max_docs=1))) == (1, 1)
 
 
 def test_every_row_sent_is_searchable_through_the_alias(prefix, indexed_file):
@@ -196,7 +200,7 @@ def test_a_write_into_an_index_blocked_for_the_empty_check_is_retried_not_reject
     es.indices.add_block(index=index, block="write")
     path = tmp_path / "blocked.bulk"
     write_bulk_file(path, prefix, docs)
-    body = next(iter_bodies(str(path)))
+    body = next(iter_bodies(path.open("rb")))
 
     try:
         with pytest.raises(TransientIndexError, match="cluster_block_exception"):
@@ -210,7 +214,7 @@ def test_a_write_into_an_index_blocked_for_the_empty_check_is_retried_not_reject
 def test_an_unreachable_elasticsearch_is_a_transient_error(settings, indexed_file):
     settings.ELASTICSEARCH_URL = "http://127.0.0.1:1"
     path, _ = indexed_file
-    body = next(iter_bodies(str(path), max_docs=10))
+    body = next(iter_bodies(path.open("rb"), max_docs=10))
 
     with pytest.raises(TransientIndexError):
         send(get_es(), body)
@@ -220,8 +224,8 @@ def test_bodies_respect_the_document_and_byte_bounds_and_keep_every_line(indexed
     path, _ = indexed_file
     whole = path.read_bytes()
 
-    by_docs = list(iter_bodies(str(path), max_docs=300))
-    by_bytes = list(iter_bodies(str(path), max_bytes=100_000))
+    by_docs = list(iter_bodies(path.open("rb"), max_docs=300))
+    by_bytes = list(iter_bodies(path.open("rb"), max_bytes=100_000))
 
     assert b"".join(by_docs) == whole == b"".join(by_bytes)
     assert [body.count(b"\n") // 2 for body in by_docs] == [300] * 6 + [200]
@@ -234,7 +238,7 @@ def test_a_bulk_file_cut_between_action_and_source_is_refused(tmp_path):
     path.write_bytes(encode({"a": 1}, index="i", file_id="f", line=1) + b'{"index":{"_index":"i","_id":"f:2"}}\n')
 
     with pytest.raises(ValueError):
-        list(iter_bodies(str(path)))
+        list(iter_bodies(path.open("rb")))
 
 
 def test_encoding_gives_an_action_line_and_a_source_line():

@@ -18,13 +18,28 @@ def parse_all(path, fmt, target_bytes):
     """Every row the parsers yield when the file is cut into chunks of about `target_bytes`."""
     data = path.read_bytes()
     rows = []
-    for chunk in plan_chunks(str(path), fmt, target_bytes):
+    for chunk in chunks_of(str(path), fmt, target_bytes):
         piece = data[chunk.start : chunk.end]
         if fmt.kind == "csv":
             rows.extend(csv_parser.parse_chunk(piece, fmt, chunk.first_line, skip_header=chunk.start == 0))
         else:
             rows.extend(ndjson.parse_chunk(piece, fmt.encoding, chunk.first_line))
     return rows
+
+
+def count_in(path, fmt):
+    with open(path, "rb") as stream:
+        return count_records(stream, fmt)
+
+
+def chunks_of(path, fmt, *target_bytes):
+    with open(path, "rb") as stream:
+        return plan_chunks(stream, fmt, *target_bytes)
+
+
+def plain_copy(source, fmt, dest):
+    with dest.open("wb") as out:
+        return write_plain_copy(source, fmt, out)
 
 
 def write(tmp_path, name, content: bytes):
@@ -35,7 +50,7 @@ def write(tmp_path, name, content: bytes):
 
 @pytest.mark.parametrize("path", list(RECORD_COUNTS), ids=lambda path: path.name)
 def test_it_counts_the_records_of_each_real_file(path):
-    assert count_records(str(path), detect_format(path.name, head_of(path))) == RECORD_COUNTS[path]
+    assert count_in(str(path), detect_format(path.name, head_of(path))) == RECORD_COUNTS[path]
 
 
 @pytest.mark.parametrize("path", list(RECORD_COUNTS), ids=lambda path: path.name)
@@ -50,7 +65,7 @@ def test_small_chunks_of_each_real_file_yield_every_line_exactly_once(path):
 
 @pytest.mark.parametrize("path", list(RECORD_COUNTS), ids=lambda path: path.name)
 def test_chunks_of_each_real_file_are_contiguous_and_cover_it(path):
-    chunks = plan_chunks(str(path), detect_format(path.name, head_of(path)), SMALL_CHUNK)
+    chunks = chunks_of(str(path), detect_format(path.name, head_of(path)), SMALL_CHUNK)
     assert len(chunks) > 5
     assert chunks[0].start == 0
     assert chunks[0].first_line == 1
@@ -61,20 +76,20 @@ def test_chunks_of_each_real_file_are_contiguous_and_cover_it(path):
 
 def test_a_file_smaller_than_the_target_is_one_chunk(tmp_path):
     path = write(tmp_path, "a.ndjson", b'{"a": 1}\n{"a": 2}\n')
-    assert plan_chunks(str(path), FileFormat(kind="ndjson", encoding="utf-8")) == [Chunk(0, 0, 18, 1)]
+    assert chunks_of(str(path), FileFormat(kind="ndjson", encoding="utf-8")) == [Chunk(0, 0, 18, 1)]
 
 
 def test_an_empty_file_has_no_chunks_and_no_records(tmp_path):
     path = write(tmp_path, "a.ndjson", b"")
     fmt = FileFormat(kind="ndjson", encoding="utf-8")
-    assert plan_chunks(str(path), fmt) == []
-    assert count_records(str(path), fmt) == 0
+    assert chunks_of(str(path), fmt) == []
+    assert count_in(str(path), fmt) == 0
 
 
 def test_ndjson_counts_a_final_line_without_newline_but_not_a_trailing_newline(tmp_path):
     fmt = FileFormat(kind="ndjson", encoding="utf-8")
-    assert count_records(str(write(tmp_path, "a.ndjson", b'{"a":1}\n\n{"a":2}')), fmt) == 3
-    assert count_records(str(write(tmp_path, "b.ndjson", b'{"a":1}\n\n{"a":2}\n')), fmt) == 3
+    assert count_in(str(write(tmp_path, "a.ndjson", b'{"a":1}\n\n{"a":2}')), fmt) == 3
+    assert count_in(str(write(tmp_path, "b.ndjson", b'{"a":1}\n\n{"a":2}\n')), fmt) == 3
 
 
 def test_quoted_newlines_never_split_a_csv_record_across_chunks(tmp_path):
@@ -85,7 +100,7 @@ def test_quoted_newlines_never_split_a_csv_record_across_chunks(tmp_path):
     rows = parse_all(path, fmt, target_bytes=7)
     assert [row[0] for row in rows] == list(range(2, 2 + 3 * 200, 3))
     assert rows[10][1] == {"id": "10", "comment": 'line one\nline two, with "quotes"\nline three', "price": "10.5"}
-    assert count_records(str(path), fmt) == 200
+    assert count_in(str(path), fmt) == 200
 
 
 def test_csv_counting_agrees_with_the_parser_on_messy_quoting(tmp_path):
@@ -100,12 +115,12 @@ def test_csv_counting_agrees_with_the_parser_on_messy_quoting(tmp_path):
     whole = list(csv_parser.parse_chunk(content, fmt, 1, skip_header=True))
     for target in (1, 50, 4096):
         assert [row[0] for row in parse_all(path, fmt, target)] == [row[0] for row in whole]
-    assert count_records(str(path), fmt) == len(whole)
+    assert count_in(str(path), fmt) == len(whole)
 
 
 def test_a_csv_with_only_a_header_has_no_records(tmp_path):
     path = write(tmp_path, "empty.csv", b"InvoiceNo,Country")
-    assert count_records(str(path), detect_format(path.name, b"InvoiceNo,Country")) == 0
+    assert count_in(str(path), detect_format(path.name, b"InvoiceNo,Country")) == 0
 
 
 def test_a_chunk_survives_a_round_trip_through_a_json_safe_dict():
@@ -117,22 +132,22 @@ def test_a_json_array_becomes_ndjson_with_one_line_per_element(tmp_path):
     content = b'[{"order_id": 584677, "price": 11.99}, 42, {"order_id": 584678}]'
     fmt = detect_format("orders.json", content)
     dest = tmp_path / "plain.ndjson"
-    plain = write_plain_copy(io.BytesIO(content), fmt, str(dest))
+    plain = plain_copy(io.BytesIO(content), fmt, dest)
     assert plain == FileFormat(kind="ndjson", encoding="utf-8", compressed=False)
     assert dest.read_bytes() == b'{"order_id":584677,"price":11.99}\n42\n{"order_id":584678}\n'
     rows = list(ndjson.parse_chunk(dest.read_bytes(), plain.encoding, 1))
     assert [row[2] for row in rows] == [None, "Not a JSON object (got number)", None]
-    assert count_records(str(dest), plain) == 3
+    assert count_in(str(dest), plain) == 3
 
 
 def test_a_broken_gzipped_json_array_keeps_every_element_and_explains_the_break(tmp_path):
     content = gzip.compress(b'[{"a": 1}, {"a": 2}, {"a": oops}]')
     source = write(tmp_path, "upload.json.gz", content)
     fmt = detect_format("upload.json.gz", gzip.decompress(content))
-    assert count_records(str(source), fmt) == 3
+    assert count_in(str(source), fmt) == 3
     dest = tmp_path / "plain.ndjson"
     with source.open("rb") as stream:
-        plain = write_plain_copy(stream, fmt, str(dest))
+        plain = plain_copy(stream, fmt, dest)
     rows = list(ndjson.parse_chunk(dest.read_bytes(), plain.encoding, 1))
     assert [row[0] for row in rows] == [1, 2, 3]
     assert rows[2][2] == "Invalid JSON array at element 3: lexical error: invalid char in json text."
@@ -143,7 +158,7 @@ def test_a_gzip_source_that_is_already_decompressed_is_copied_as_is(tmp_path):
     fmt = detect_format("orders.csv.gz", content)
     dest = tmp_path / "plain.csv"
     with gzip.GzipFile(fileobj=io.BytesIO(gzip.compress(content))) as decompressed:
-        plain = write_plain_copy(decompressed, fmt, str(dest))
+        plain = plain_copy(decompressed, fmt, dest)
     assert dest.read_bytes() == content
     assert plain.compressed is False
     assert plain.header == ("InvoiceNo", "Country")
@@ -153,7 +168,7 @@ def test_a_gzipped_ndjson_upload_is_decompressed_into_the_copy(tmp_path):
     content = b'{"a": 1}\n{"a": 2}\n'
     fmt = detect_format("logs.ndjson.gz", content)
     dest = tmp_path / "plain.ndjson"
-    write_plain_copy(io.BytesIO(gzip.compress(content)), fmt, str(dest))
+    plain_copy(io.BytesIO(gzip.compress(content)), fmt, dest)
     assert dest.read_bytes() == content
 
 
