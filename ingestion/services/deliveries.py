@@ -76,18 +76,30 @@ def deliveries_start(*, tasks: dict[str, str], tries: int) -> dict[str, Delivery
     """
     at = _now()
     start_ids = repo.task_starts_many(tasks=tasks, tries=tries, at=at)
+    try:
+        starts: dict[str, list[dict]] = {}
+        for start in repo.task_starts_of_many(list(tasks)):
+            starts.setdefault(start["task_id"], []).append(start)
+    except BaseException:
+        repo.task_starts_delete_ids(list(start_ids.values()))  # none of them ran: none may count as a crash
+        raise
     fresh_since = at - dt.timedelta(seconds=settings.LOGS_TASK_VISIBILITY_SECONDS)
-    starts: dict[str, list[dict]] = {}
-    for start in repo.task_starts_of_many(list(tasks)):
-        starts.setdefault(start["task_id"], []).append(start)
     verdicts = {
-        task_id: delivery_verdict(starts[task_id], start_id=start_ids[task_id], tries=tries, fresh_since=fresh_since)
+        task_id: _verdict(starts.get(task_id, []), start_id=start_ids[task_id], tries=tries, fresh_since=fresh_since)
         for task_id in tasks
     }
     idle = [start_ids[task_id] for task_id, delivery in verdicts.items() if delivery.verdict is not Verdict.RUN]
     if idle:
         repo.task_starts_delete_ids(idle)  # they did not run, so they never count as crashes
     return verdicts
+
+
+def _verdict(starts: list[dict], *, start_id: str, tries: int, fresh_since: dt.datetime) -> Delivery:
+    # A start already gone was removed with all of its job's starts, which happens once the work is finished (a
+    # stream batch done by a run that took it along, a job's end) between this delivery's write and its read.
+    if not any(start["_id"] == start_id for start in starts):
+        return Delivery(Verdict.DONE)
+    return delivery_verdict(starts, start_id=start_id, tries=tries, fresh_since=fresh_since)
 
 
 @contextmanager
