@@ -102,6 +102,12 @@ def _verdict(starts: list[dict], *, start_id: str, tries: int, fresh_since: dt.d
     return delivery_verdict(starts, start_id=start_id, tries=tries, fresh_since=fresh_since)
 
 
+def delivery_running(*, task_id: str) -> bool:
+    """Whether a delivery of this task runs now (a start not done, with a fresh heartbeat): one read, no write."""
+    fresh_since = _now() - dt.timedelta(seconds=settings.LOGS_TASK_VISIBILITY_SECONDS)
+    return any(not start["done"] and start["beat_at"] >= fresh_since for start in repo.task_starts_of(task_id))
+
+
 @contextmanager
 def delivery_heartbeat(*, start_id: str) -> Iterator[None]:
     """Refresh the delivery's heartbeat from a background thread while the block runs."""

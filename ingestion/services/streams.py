@@ -335,6 +335,10 @@ def batch_process(*, batch_id: str) -> dict[str, dict] | None:
     batch = streams_repo.batch_get(batch_id)
     if batch is None or batch.state == BatchState.DONE:
         return None
+    if deliveries.delivery_running(task_id=_task_id(batch_id)):
+        # Another run took it along and is on it: leave at once (the claims below cost four requests). If that run
+        # dies, its starts go stale and the sweeper dispatches the batch again.
+        return None
     claimed = _claim(batch)
     if not claimed:
         return None

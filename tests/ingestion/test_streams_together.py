@@ -89,3 +89,20 @@ def test_a_batch_that_killed_a_worker_is_never_taken_along(celery_worker, api_cl
     # Run on its own task, alone: one crash is not yet a reason to set it aside.
     assert alone == {suspect_batch: {"indexed": 40, "dead_lettered": 0, "fallback": 0}}
     assert wait_until(lambda: settled(api_client, suspect))["indexed"] == 40
+
+
+def test_a_batch_another_run_is_on_is_left_to_it(celery_worker, api_client):
+    with worker_paused():
+        stream_id = ingest(api_client, FIRST, stream="busy").json()["stream_id"]
+        (batch_id,) = batch_ids(stream_id)
+        # A run that took it along started a moment ago and is still beating.
+        start_id = repository.task_start(
+            task_id=f"batch:{batch_id}", job_id=batch_id, tries=0, at=dt.datetime.now(dt.UTC)
+        )
+
+        left = streams.batch_process(batch_id=batch_id)
+        still = stream_repository.batch_get(batch_id).state
+        repository.task_start_delete(start_id)  # that run ends without finishing it: the batch's own task runs it
+
+    assert left is None and still == "queued"
+    assert wait_until(lambda: settled(api_client, stream_id))["indexed"] == 40
