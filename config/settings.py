@@ -275,6 +275,9 @@ INGEST_ES_PORT = env_int("INGEST_ES_PORT", 9201, minimum=1)
 STREAM_MAX_QUEUED_BATCHES = env_int("STREAM_MAX_QUEUED_BATCHES", 200, minimum=1)
 STREAM_MAX_QUEUED_BATCHES_PER_OWNER = env_int("STREAM_MAX_QUEUED_BATCHES_PER_OWNER", 50, minimum=1)
 STREAM_RETRY_AFTER_SECONDS = env_int("STREAM_RETRY_AFTER_SECONDS", 5, minimum=1)
+# A batch's task takes other queued batches along up to this many events in all: one bulk request and one round of
+# MongoDB writes for all of them, as a file's chunk of 5,000 lines has.
+STREAM_BATCH_EVENTS = env_int("STREAM_BATCH_EVENTS", 5000, minimum=1)
 # Every stream with activity gets a "stream window closed" event (the job_events outbox) per window of this length.
 STREAM_WINDOW_MINUTES = env_int("STREAM_WINDOW_MINUTES", 5, minimum=1)
 

@@ -6,6 +6,7 @@ headroom before it creates days, keeping a reserve for other users' small upload
 last document is deleted goes too.
 """
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
@@ -71,6 +72,22 @@ def daily_indices(es: Elasticsearch, prefix: str) -> set[str]:
     with transient_errors_as_retryable():
         rows = es.cat.indices(index=",".join(daily_index_patterns(prefix)), h="index", format="json").body
     return {row["index"] for row in rows if day_of_daily_index(prefix, row["index"])}
+
+
+# A short-lived copy of the listing per process, for stream batches: an index is only ever missing from it when it
+# was deleted within this time (it is then created again without a budget check: one index, at most).
+LISTING_MAX_AGE_SECONDS = 30
+_listing: dict[str, tuple[float, set[str]]] = {}
+
+
+def daily_indices_known(es: Elasticsearch, prefix: str, needed: set[str]) -> set[str]:
+    """Which of `needed` exist, from this process's recent listing; listed again when it is older than
+    LISTING_MAX_AGE_SECONDS or lacks one of them (a new day is always checked against the cluster)."""
+    at, names = _listing.get(prefix, (0.0, set()))
+    if not needed <= names or time.monotonic() - at > LISTING_MAX_AGE_SECONDS:
+        names = daily_indices(es, prefix)
+        _listing[prefix] = (time.monotonic(), names)
+    return needed & names
 
 
 def headroom_refusal(

@@ -323,25 +323,30 @@ def release_claims(job_id: str, keep: str | None = None) -> None:
         claims.delete_many({"job_id": job_id, "_id": {"$ne": keep}} if keep else {"job_id": job_id})
 
 
+def release_claims_of(job_ids: list[str]) -> None:
+    """Drop every claim of these jobs (stream batches processed together) in one request."""
+    with _collection(CLAIMS) as claims:
+        claims.delete_many({"job_id": {"$in": job_ids}})
+
+
 # Task starts: one per delivery of a stage task, with a heartbeat while it runs (services/deliveries.py).
 
 
 def task_start(*, task_id: str, job_id: str, tries: int, at: dt.datetime) -> str:
     """Record that a delivery of this task starts (its `tries`-th retry); returns the record's id."""
-    start_id = uuid.uuid4().hex
+    return task_starts_many(tasks={task_id: job_id}, tries=tries, at=at)[task_id]
+
+
+def task_starts_many(*, tasks: dict[str, str], tries: int, at: dt.datetime) -> dict[str, str]:
+    """Record the start of a delivery of each task ({task_id: job_id}) in one request; returns {task_id: start_id}."""
+    start_ids = {task_id: uuid.uuid4().hex for task_id in tasks}
+    rows = [
+        {"_id": start_ids[task_id], "task_id": task_id, "job_id": job_id, "tries": tries, "at": at, "beat_at": at}
+        for task_id, job_id in tasks.items()
+    ]
     with _collection(TASK_STARTS) as starts:
-        starts.insert_one(
-            {
-                "_id": start_id,
-                "task_id": task_id,
-                "job_id": job_id,
-                "tries": tries,
-                "at": at,
-                "beat_at": at,
-                "done": False,
-            }
-        )
-    return start_id
+        starts.insert_many([{**row, "done": False} for row in rows])
+    return start_ids
 
 
 def task_starts_of(task_id: str) -> list[dict]:
@@ -349,11 +354,16 @@ def task_starts_of(task_id: str) -> list[dict]:
         return list(starts.find({"task_id": task_id}))
 
 
-def task_beat(start_id: str, at: dt.datetime) -> None:
-    # Only the delivery's own heartbeat writes its record while it runs (it is marked done after the
+def task_starts_of_many(task_ids: list[str]) -> list[dict]:
+    with _collection(TASK_STARTS) as starts:
+        return list(starts.find({"task_id": {"$in": task_ids}}))
+
+
+def task_beat(start_ids: list[str], at: dt.datetime) -> None:
+    # Only the delivery's own heartbeat writes its records while it runs (they are marked done after the
     # heartbeat stops), so FerretDB's read-modify-write updates lose nothing here.
     with _collection(TASK_STARTS) as starts:
-        starts.update_one({"_id": start_id}, {"$set": {"beat_at": at}})
+        starts.update_many({"_id": {"$in": start_ids}}, {"$set": {"beat_at": at}})
 
 
 def task_done(start_id: str) -> None:
@@ -376,6 +386,17 @@ def task_start_delete(start_id: str) -> None:
 def task_starts_delete(job_id: str) -> None:
     with _collection(TASK_STARTS) as starts:
         starts.delete_many({"job_id": job_id})
+
+
+def task_starts_delete_of(job_ids: list[str]) -> None:
+    """Every start of these jobs' tasks (stream batches finished together), in one request."""
+    with _collection(TASK_STARTS) as starts:
+        starts.delete_many({"job_id": {"$in": job_ids}})
+
+
+def task_starts_delete_ids(start_ids: list[str]) -> None:
+    with _collection(TASK_STARTS) as starts:
+        starts.delete_many({"_id": {"$in": start_ids}})
 
 
 # Chunk results of one attempt

@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from contextlib import suppress
 
-from pymongo import DESCENDING
+from pymongo import DESCENDING, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 # The job repository's collection access and its outage policy, shared.
@@ -95,15 +95,37 @@ def batch_get(batch_id: str) -> Batch | None:
     return Batch.from_document(document) if document else None
 
 
+def batches_get(batch_ids: list[str]) -> list[Batch]:
+    """These batches, in the order asked (those not found left out)."""
+    with _collection(BATCHES) as batches:
+        found = {document["_id"]: document for document in batches.find({"_id": {"$in": batch_ids}})}
+    return [Batch.from_document(found[batch_id]) for batch_id in batch_ids if batch_id in found]
+
+
 def batch_update(batch_id: str, changes: dict) -> None:
     with _collection(BATCHES) as batches:
         batches.update_one({"_id": batch_id}, {"$set": changes})
+
+
+def batches_update(changes: dict[str, dict]) -> None:
+    """Set each batch's changes ({batch_id: changes}) in one request; each batch has one writer, as above."""
+    if changes:
+        with _collection(BATCHES) as batches:
+            batches.bulk_write([UpdateOne({"_id": key}, {"$set": value}) for key, value in changes.items()])
 
 
 def batches_unfinished(*, owner_id: int | None = None) -> int:
     query = UNFINISHED if owner_id is None else {**UNFINISHED, "owner_id": owner_id}
     with _collection(BATCHES) as batches:
         return batches.count_documents(query)
+
+
+def batches_queued_oldest(limit: int) -> list[Batch]:
+    """The `limit` unfinished batches received first: what a task takes along with its own batch."""
+    with _collection(BATCHES) as batches:
+        return [
+            Batch.from_document(document) for document in batches.find(UNFINISHED).sort("received_at", 1).limit(limit)
+        ]
 
 
 def batches_queued_before(moment: dt.datetime) -> list[Batch]:

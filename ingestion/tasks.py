@@ -163,9 +163,11 @@ def delete_empty_indices() -> list[str]:
 
 
 # Streams: a batch's task retries transient failures 3 times, 5 s apart, like a stage; after that the batch stays
-# queued and the stream sweeper dispatches it again later, so nothing received is dropped.
+# queued and the stream sweeper dispatches it again later, so nothing received is dropped. Nothing reads its
+# result: the batches' records are the outcome, so no result row is written per batch.
 @shared_task(
     name="ingestion.stream_batch",
+    ignore_result=True,
     autoretry_for=(*ES_UNREACHABLE, ServiceUnavailable, *TRANSIENT_ERRORS),
     max_retries=2,
     default_retry_delay=5,
@@ -173,7 +175,7 @@ def delete_empty_indices() -> list[str]:
     retry_jitter=False,
     acks_late=True,
 )
-def stream_batch(batch_id: str) -> dict | None:
+def stream_batch(batch_id: str) -> dict[str, dict] | None:
     return streams.batch_process(batch_id=batch_id)
 
 

@@ -66,29 +66,69 @@ def delivery_verdict(starts: list[dict], *, start_id: str, tries: int, fresh_sin
 
 def delivery_start(*, task_id: str, job_id: str, tries: int) -> Delivery:
     """Record this delivery's start and decide whether it runs the task, waits, or finds it done."""
+    return deliveries_start(tasks={task_id: job_id}, tries=tries)[task_id]
+
+
+def deliveries_start(*, tasks: dict[str, str], tries: int) -> dict[str, Delivery]:
+    """Start a delivery of each task ({task_id: job_id}) at once: the same verdicts as one by one, in three requests.
+
+    Stream tasks take several batches together this way; each batch is claimed exactly as its own task would.
+    """
     at = _now()
-    start_id = repo.task_start(task_id=task_id, job_id=job_id, tries=tries, at=at)
+    start_ids = repo.task_starts_many(tasks=tasks, tries=tries, at=at)
+    try:
+        starts: dict[str, list[dict]] = {}
+        for start in repo.task_starts_of_many(list(tasks)):
+            starts.setdefault(start["task_id"], []).append(start)
+    except BaseException:
+        repo.task_starts_delete_ids(list(start_ids.values()))  # none of them ran: none may count as a crash
+        raise
     fresh_since = at - dt.timedelta(seconds=settings.LOGS_TASK_VISIBILITY_SECONDS)
-    delivery = delivery_verdict(repo.task_starts_of(task_id), start_id=start_id, tries=tries, fresh_since=fresh_since)
-    if delivery.verdict is not Verdict.RUN:
-        repo.task_start_delete(start_id)  # it did not run, so it never counts as a crash
-    return delivery
+    verdicts = {
+        task_id: _verdict(starts.get(task_id, []), start_id=start_ids[task_id], tries=tries, fresh_since=fresh_since)
+        for task_id in tasks
+    }
+    idle = [start_ids[task_id] for task_id, delivery in verdicts.items() if delivery.verdict is not Verdict.RUN]
+    if idle:
+        repo.task_starts_delete_ids(idle)  # they did not run, so they never count as crashes
+    return verdicts
+
+
+def _verdict(starts: list[dict], *, start_id: str, tries: int, fresh_since: dt.datetime) -> Delivery:
+    # A start already gone was removed with all of its job's starts, which happens once the work is finished (a
+    # stream batch done by a run that took it along, a job's end) between this delivery's write and its read.
+    if not any(start["_id"] == start_id for start in starts):
+        return Delivery(Verdict.DONE)
+    return delivery_verdict(starts, start_id=start_id, tries=tries, fresh_since=fresh_since)
+
+
+def delivery_running(*, task_id: str) -> bool:
+    """Whether a delivery of this task runs now (a start not done, with a fresh heartbeat): one read, no write."""
+    fresh_since = _now() - dt.timedelta(seconds=settings.LOGS_TASK_VISIBILITY_SECONDS)
+    return any(not start["done"] and start["beat_at"] >= fresh_since for start in repo.task_starts_of(task_id))
 
 
 @contextmanager
 def delivery_heartbeat(*, start_id: str) -> Iterator[None]:
     """Refresh the delivery's heartbeat from a background thread while the block runs."""
+    with deliveries_heartbeat(start_ids=[start_id]):
+        yield
+
+
+@contextmanager
+def deliveries_heartbeat(*, start_ids: list[str]) -> Iterator[None]:
+    """Refresh the heartbeats of deliveries run together, in one request per beat, while the block runs."""
     stop = threading.Event()
 
     def beat() -> None:
         while not stop.wait(heartbeat_seconds()):
             try:
-                repo.task_beat(start_id, _now())
+                repo.task_beat(start_ids, _now())
             except ServiceUnavailable:
                 # A MongoDB blip: the next beat tries again; only a whole timeout without one looks dead.
-                logger.warning("heartbeat of task start %s not recorded (MongoDB unavailable)", start_id)
+                logger.warning("heartbeat of task starts %s not recorded (MongoDB unavailable)", start_ids)
 
-    thread = threading.Thread(target=beat, name=f"heartbeat-{start_id}", daemon=True)
+    thread = threading.Thread(target=beat, name=f"heartbeat-{start_ids[0]}", daemon=True)
     thread.start()
     try:
         yield

@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import orjson
@@ -29,7 +29,7 @@ from ingestion.bulk import encode_with_id, refresh, send, write_fallback_documen
 from ingestion.dispatch import dispatch_stream_batch, notify_job_finished
 from ingestion.documents import daily_index, ensure_index_templates
 from ingestion.field_types import infer_field_types
-from ingestion.indices import daily_indices, headroom_refusal, shard_usage
+from ingestion.indices import daily_indices_known, headroom_refusal, shard_usage, shards_per_index
 from ingestion.live import live_feed_append
 from ingestion.log_types import guess_log_type
 from ingestion.records import RecordError, build_document
@@ -58,6 +58,8 @@ WINDOW_GRACE = dt.timedelta(seconds=30)
 WINDOW_LOOKBACK = dt.timedelta(hours=1)
 # A batch whose processing killed its worker this many times is set aside (dead-lettered), not run again.
 MAX_WORKER_CRASHES = 3
+# Queued batches a task looks at to take along with its own (the oldest first).
+CLAIM_LOOKAHEAD = 100
 # Lines of a batch read to guess the log type of a stream that names none.
 TYPE_SAMPLE = 200
 # Elasticsearch's own error types, so a shipper's log reads as it would against Elasticsearch.
@@ -294,7 +296,8 @@ def _refused_rows(request: _Request, stream_id: str, batch_id: str) -> Iterator[
                 yield {**row, "batch_id": batch_id, "owner_id": request.owner.pk, "at": request.received_at}
 
 
-# Processing a batch (one task per batch)
+# Processing batches: a batch's task takes other queued batches along (up to STREAM_BATCH_EVENTS events), so the
+# fixed cost of a run (its MongoDB round trips, the bulk request) is paid once for all of them.
 
 
 @dataclass(frozen=True)
@@ -306,76 +309,164 @@ class _Built:
     pair: bytes  # its action and source lines, ready for _bulk
 
 
-def batch_process(*, batch_id: str) -> dict | None:
-    """Parse, enrich and index a queued batch; what cannot be indexed is dead-lettered or goes to the fallback index.
+@dataclass
+class _Work:
+    """One batch of a run: its documents, and what became of those not indexed (reasons by document id)."""
 
-    Safe to run twice: the documents' ids are deterministic and the dead letters' too. A batch already done (the
-    sweeper's re-dispatch of one a worker finished meanwhile) is left alone. Each run is recorded when it starts
-    and when it ends, so a batch whose processing kills its worker is recognised and set aside, not run forever.
+    batch: Batch
+    built: list[_Built]
+    set_aside: dict[str, str]
+    rejected: dict[str, str] = field(default_factory=dict)
+
+
+def _task_id(batch_id: str) -> str:
+    return f"batch:{batch_id}"
+
+
+def batch_process(*, batch_id: str) -> dict[str, dict] | None:
+    """Parse, enrich and index a queued batch, and the other queued batches this run can claim with it (one bulk
+    request, one round of MongoDB writes; each batch counted on its own); what cannot be indexed is dead-lettered
+    or goes to the fallback index. Returns the counts by batch id; None when there was nothing to do.
+
+    Safe to run twice: the documents' ids are deterministic and the dead letters' too. A batch already done, or
+    being run by another task, is left alone. Each run of each batch is recorded when it starts and when it ends,
+    so a batch whose processing kills its worker is recognised, then run alone, and set aside, not run forever.
     """
     batch = streams_repo.batch_get(batch_id)
     if batch is None or batch.state == BatchState.DONE:
         return None
-    delivery = deliveries.delivery_start(task_id=f"batch:{batch_id}", job_id=batch_id, tries=0)
-    if delivery.verdict is not Verdict.RUN:
-        # Another delivery runs it now (or finished it): if that one dies, the sweeper dispatches the batch again.
+    if deliveries.delivery_running(task_id=_task_id(batch_id)):
+        # Another run took it along and is on it: leave at once (the claims below cost four requests). If that run
+        # dies, its starts go stale and the sweeper dispatches the batch again.
         return None
+    claimed = _claim(batch)
+    if not claimed:
+        return None
+    start_ids = [delivery.start_id for delivery in claimed.values()]
     try:
-        if delivery.crashes >= MAX_WORKER_CRASHES:
-            return _give_up(
-                batch,
-                f"Processing this batch stopped its worker {delivery.crashes} times; its lines were set "
-                "aside instead of being tried forever",
+        batches = [item for item in streams_repo.batches_get(list(claimed)) if item.state != BatchState.DONE]
+        crashes = claimed[batch_id].crashes if batch_id in claimed else 0
+        if crashes >= MAX_WORKER_CRASHES:
+            # Claimed alone (see _claim), so `batches` is this batch, unless another run has just finished it.
+            reason = (
+                f"Processing this batch stopped its worker {crashes} times; its lines were set aside instead "
+                "of being tried forever"
             )
-        with deliveries.delivery_heartbeat(start_id=delivery.start_id):
-            return _process(batch)
+            return _give_up(batches[0], reason) if batches else None
+        with deliveries.deliveries_heartbeat(start_ids=start_ids):
+            return _process(batches)
     finally:
-        # Only a delivery that dies with its worker leaves its start behind (with a heartbeat that goes stale).
-        repo.task_start_delete(delivery.start_id)
+        # Only a run that dies with its worker leaves its starts behind (with a heartbeat that goes stale).
+        repo.task_starts_delete_ids(start_ids)
 
 
-def _process(batch: Batch) -> dict | None:
-    batch_id = batch.batch_id
-    if batch.ingested_at is None:
-        batch = _with(batch, ingested_at=now())
-        streams_repo.batch_update(batch_id, {"ingested_at": batch.ingested_at})
+def _claim(batch: Batch) -> dict[str, deliveries.Delivery]:
+    """The batches this run processes ({batch_id: its delivery}), each claimed as its own task would claim it.
+
+    Its own batch first, then the oldest other queued ones while they fit in STREAM_BATCH_EVENTS. A batch that
+    already killed a worker runs alone, and is never taken along: the others must not share its fate.
+    """
+    candidates, events = [batch.batch_id], batch.accepted
+    for other in streams_repo.batches_queued_oldest(CLAIM_LOOKAHEAD):
+        if other.batch_id != batch.batch_id and events + other.accepted <= settings.STREAM_BATCH_EVENTS:
+            candidates.append(other.batch_id)
+            events += other.accepted
+    verdicts = deliveries.deliveries_start(tasks={_task_id(name): name for name in candidates}, tries=0)
+    running = {name: verdicts[_task_id(name)] for name in candidates if verdicts[_task_id(name)].verdict is Verdict.RUN}
+    own = running.get(batch.batch_id)
+    alone = own is not None and own.crashes > 0
+    claimed = {
+        name: delivery
+        for name, delivery in running.items()
+        if name == batch.batch_id or (not alone and delivery.crashes == 0)
+    }
+    released = [delivery.start_id for name, delivery in running.items() if name not in claimed]
+    if released:
+        repo.task_starts_delete_ids(released)
+    return claimed
+
+
+def _process(batches: list[Batch]) -> dict[str, dict] | None:
+    batches = _stamped(batches)
     es, prefix = get_es(), settings.LOGS_INDEX_PREFIX
     ensure_index_templates(es, prefix)
+    # A stream that names no log type has it guessed once per run, from its first batch's records: the guess reads
+    # 200 records, as costly as building a third of a 500-event batch.
+    log_types: dict[str, str] = {}
+    works = [work for batch in batches if (work := _work(batch, prefix, log_types)) is not None]
+    if not works:
+        return None
+    _within_limits(es, works)
+    rejected = _send(es, [item for work in works for item in work.built])
+    results = {}
+    for work in works:
+        work.rejected = {item.doc_id: rejected[item.doc_id] for item in work.built if item.doc_id in rejected}
+        _announce(work)
+        if work.set_aside or work.rejected:
+            _store_refusals(es, prefix, work)
+        results[work.batch.batch_id] = _result(work)
+    return _finish([(work.batch, results[work.batch.batch_id]) for work in works])
+
+
+def _stamped(batches: list[Batch]) -> list[Batch]:
+    """Each batch with its `ingested_at`, set when its processing first starts: a millisecond apart within a run,
+    since a batch's documents are named on the live feed by their stream, lines and stamp."""
+    start = now()
+    stamps = {
+        batch.batch_id: start + dt.timedelta(milliseconds=number)
+        for number, batch in enumerate(batches)
+        if batch.ingested_at is None
+    }
+    streams_repo.batches_update({batch_id: {"ingested_at": stamp} for batch_id, stamp in stamps.items()})
+    return [
+        _with(batch, ingested_at=stamps[batch.batch_id]) if batch.batch_id in stamps else batch for batch in batches
+    ]
+
+
+def _work(batch: Batch, prefix: str, log_types: dict[str, str]) -> _Work | None:
     try:
-        built, unbuilt = _build(batch, prefix)
+        if batch.stream_id not in log_types:
+            log_types[batch.stream_id] = _log_type(batch)
+        built, unbuilt = _build(batch, prefix, log_types[batch.stream_id])
     except FileNotFoundError:
         # A second run that started before the first one finished and removed the file.
-        if streams_repo.batch_get(batch_id).state == BatchState.DONE:
+        if streams_repo.batch_get(batch.batch_id).state == BatchState.DONE:
             return None
         raise
-    built, set_aside = _within_limits(es, batch, built)
-    indexed, rejected = _send(es, batch, built)
-    set_aside.update(unbuilt)
-    if set_aside or rejected:
-        _store_refusals(es, prefix, batch, set_aside, rejected)
+    return _Work(batch, built, unbuilt)
+
+
+def _result(work: _Work) -> dict:
+    batch = work.batch
+    indexed = len(work.built) - len(work.rejected)
     result = {
         "state": BatchState.DONE.value,
         "indexed": indexed,
-        "dead_lettered": batch.rejected + len(set_aside),
-        "fallback": len(rejected),
+        "dead_lettered": batch.rejected + len(work.set_aside),
+        "fallback": len(work.rejected),
         "pending": 0,
         "processed_at": now(),
-        "indices": sorted({item.index for item in built}),
+        "indices": sorted({item.index for item in work.built}),
     }
-    if indexed + len(set_aside) + len(rejected) != batch.accepted:
-        logger.error("batch %s: %s of %s accepted lines accounted for", batch_id, result, batch.accepted)
-    return _finish(batch, result)
+    if indexed + len(work.set_aside) + len(work.rejected) != batch.accepted:
+        logger.error("batch %s: %s of %s accepted lines accounted for", batch.batch_id, result, batch.accepted)
+    return result
 
 
-def _finish(batch: Batch, result: dict) -> dict:
-    streams_repo.batch_update(batch.batch_id, result)
-    repo.release_claims(batch.batch_id)
-    repo.task_starts_delete(batch.batch_id)
-    files.batch_delete(batch.file)
-    return {name: result[name] for name in ("indexed", "dead_lettered", "fallback")}
+def _finish(done: list[tuple[Batch, dict]]) -> dict[str, dict]:
+    streams_repo.batches_update({batch.batch_id: result for batch, result in done})
+    batch_ids = [batch.batch_id for batch, _result in done]
+    repo.release_claims_of(batch_ids)
+    repo.task_starts_delete_of(batch_ids)
+    for batch, _result in done:
+        files.batch_delete(batch.file)
+    return {
+        batch.batch_id: {name: result[name] for name in ("indexed", "dead_lettered", "fallback")}
+        for batch, result in done
+    }
 
 
-def _give_up(batch: Batch, reason: str) -> dict:
+def _give_up(batch: Batch, reason: str) -> dict[str, dict]:
     """Dead-letter every accepted line of a batch that cannot be processed, and close it; the counts add up."""
     logger.error("batch %s set aside: %s", batch.batch_id, reason)
     streams_repo.dead_letters_insert(
@@ -390,18 +481,16 @@ def _give_up(batch: Batch, reason: str) -> dict:
         }
         for _doc_id, line, raw in _entries(batch)
     )
-    return _finish(
-        batch,
-        {
-            "state": BatchState.DONE.value,
-            "indexed": 0,
-            "dead_lettered": batch.received,
-            "fallback": 0,
-            "pending": 0,
-            "processed_at": now(),
-            "indices": [],
-        },
-    )
+    result = {
+        "state": BatchState.DONE.value,
+        "indexed": 0,
+        "dead_lettered": batch.received,
+        "fallback": 0,
+        "pending": 0,
+        "processed_at": now(),
+        "indices": [],
+    }
+    return _finish([(batch, result)])
 
 
 def _with(batch: Batch, **changes) -> Batch:
@@ -427,9 +516,8 @@ def _log_type(batch: Batch) -> str:
     return guess_log_type(infer_field_types(sample))
 
 
-def _build(batch: Batch, prefix: str) -> tuple[list[_Built], dict[str, str]]:
+def _build(batch: Batch, prefix: str, log_type: str) -> tuple[list[_Built], dict[str, str]]:
     """Every accepted line as a ready-to-send document; and the reason of any that cannot be one, by id."""
-    log_type = _log_type(batch)
     ingested_at = format_timestamp(batch.ingested_at)
     stamp = {"owner": str(batch.owner_id), "stream": batch.stream, "stream_id": batch.stream_id}
     built, unbuilt = [], {}
@@ -449,67 +537,81 @@ def _build(batch: Batch, prefix: str) -> tuple[list[_Built], dict[str, str]]:
     return built, unbuilt
 
 
-def _within_limits(es: Elasticsearch, batch: Batch, built: list[_Built]) -> tuple[list[_Built], dict[str, str]]:
-    """The documents that may be indexed, and the reasons of those set aside: days past the limit of one batch,
-    or new days the cluster's shard budget has no room for (the shared rules of ingestion/indices.py)."""
-    days = list(dict.fromkeys(item.day for item in built))
+def _within_limits(es: Elasticsearch, works: list[_Work]) -> None:
+    """Set aside, batch by batch, the documents that may not be indexed: days past the limit of one batch, or new
+    days the cluster's shard budget has no room for (the shared rules of ingestion/indices.py)."""
+    needed = {item.index for work in works for item in work.built}
+    known = daily_indices_known(es, settings.LOGS_INDEX_PREFIX, needed) if needed else set()
+    usage = None
+    for work in works:
+        reasons, new = _day_limits(work, known)
+        if new:
+            usage = usage or shard_usage(es, reserve=settings.LOGS_SHARD_RESERVE)
+            days = len({item.day for item in work.built} - set(reasons))
+            refusal = headroom_refusal(usage, new_indices=len(new), job_days=days, subject="This batch's events")
+            if refusal:
+                reasons.update(dict.fromkeys(new.values(), refusal))
+            else:
+                # The next batch of the run counts these as made: they are, by the time it is sent.
+                known |= set(new)
+                usage = replace(usage, used=usage.used + len(new) * shards_per_index())
+        if reasons:
+            work.set_aside.update({item.doc_id: reasons[item.day] for item in work.built if item.day in reasons})
+            work.built = [item for item in work.built if item.day not in reasons]
+
+
+def _day_limits(work: _Work, known: set[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The days of a batch past LOGS_MAX_DAYS_PER_JOB (with the reason), and its kept days' indices not known to
+    exist ({index: day})."""
+    days = list(dict.fromkeys(item.day for item in work.built))
     limit = settings.LOGS_MAX_DAYS_PER_JOB
-    reasons: dict[str, str] = {}
-    for day in days[limit:]:
-        reasons[day] = (
-            f"This request's events for stream {batch.stream} fall on more than {limit} different days, the most one "
-            f"batch may create (LOGS_MAX_DAYS_PER_JOB); its events on {day} were set aside."
+    reasons = {
+        day: (
+            f"This request's events for stream {work.batch.stream} fall on more than {limit} different days, the "
+            f"most one batch may create (LOGS_MAX_DAYS_PER_JOB); its events on {day} were set aside."
         )
-    kept_days = days[:limit]
-    needed = {item.index: item.day for item in built if item.day in kept_days}
-    new = set(needed) - daily_indices(es, settings.LOGS_INDEX_PREFIX) if needed else set()
-    if new:
-        usage = shard_usage(es, reserve=settings.LOGS_SHARD_RESERVE)
-        refusal = headroom_refusal(usage, new_indices=len(new), job_days=len(kept_days), subject="This batch's events")
-        if refusal:
-            reasons.update(dict.fromkeys((needed[index] for index in new), refusal))
-    if not reasons:
-        return built, {}
-    return [item for item in built if item.day not in reasons], {
-        item.doc_id: reasons[item.day] for item in built if item.day in reasons
+        for day in days[limit:]
     }
+    kept = set(days[:limit])
+    new = {item.index: item.day for item in work.built if item.day in kept and item.index not in known}
+    return reasons, new
 
 
-def _send(es: Elasticsearch, batch: Batch, built: list[_Built]) -> tuple[int, dict[str, str]]:
-    """Index in bodies of at most 5,000 documents or about 10 MB, each announced on the live feed once taken;
-    returns the indexed count and the rejections."""
-    indexed, rejected = 0, {}
+def _send(es: Elasticsearch, built: list[_Built]) -> dict[str, str]:
+    """Index in bodies of at most 5,000 documents or about 10 MB; returns the rejections' reasons by id."""
+    rejected: dict[str, str] = {}
     body: list[_Built] = []
     size = 0
     for item in [*built, None]:
         if body and (item is None or len(body) >= 5000 or size + len(item.pair) > 10 * 2**20):
-            outcome = send(es, b"".join(part.pair for part in body), key=str)
-            indexed += outcome.indexed
-            rejected.update(outcome.rejected)
-            live_feed_append(
-                owner=str(batch.owner_id),
-                ingested_at=format_timestamp(batch.ingested_at),
-                source_field="stream_id",
-                source_value=batch.stream_id,
-                lines=(body[0].line, body[-1].line),
-                count=outcome.indexed,
-            )
+            rejected.update(send(es, b"".join(part.pair for part in body), key=str).rejected)
             body, size = [], 0
         if item is not None:
             body.append(item)
             size += len(item.pair)
-    return indexed, rejected
+    return rejected
 
 
-def _store_refusals(
-    es: Elasticsearch, prefix: str, batch: Batch, set_aside: dict[str, str], rejected: dict[str, str]
-) -> None:
+def _announce(work: _Work) -> None:
+    """Put a batch's indexed documents on the live feed, once they are taken."""
+    if work.built:
+        live_feed_append(
+            owner=str(work.batch.owner_id),
+            ingested_at=format_timestamp(work.batch.ingested_at),
+            source_field="stream_id",
+            source_value=work.batch.stream_id,
+            lines=(work.built[0].line, work.built[-1].line),
+            count=len(work.built) - len(work.rejected),
+        )
+
+
+def _store_refusals(es: Elasticsearch, prefix: str, work: _Work) -> None:
     """Dead letters for the lines set aside, fallback documents for those Elasticsearch rejected (with their raw
     lines, read back from the batch)."""
-    letters, fallback = [], {}
+    batch, letters, fallback = work.batch, [], {}
     for doc_id, line, raw in _entries(batch):
         text = raw.decode(errors="replace")
-        if doc_id in set_aside:
+        if doc_id in work.set_aside:
             letters.append(
                 {
                     "stream_id": batch.stream_id,
@@ -517,17 +619,17 @@ def _store_refusals(
                     "owner_id": batch.owner_id,
                     "line": line,
                     "raw": text,
-                    "reason": set_aside[doc_id],
+                    "reason": work.set_aside[doc_id],
                     "at": batch.received_at,
                 }
             )
-        elif doc_id in rejected:
+        elif doc_id in work.rejected:
             fallback[doc_id] = {
                 "stream_id": batch.stream_id,
                 "stream": batch.stream,
                 "line": line,
                 "raw": text,
-                "reason": rejected[doc_id],
+                "reason": work.rejected[doc_id],
             }
     write_fallback_documents(es, prefix, fallback)
     streams_repo.dead_letters_insert(letters)

@@ -91,3 +91,12 @@ def test_on_the_real_server_the_heartbeat_keeps_a_running_delivery_fresh(task_id
         wait_until(lambda: repository.task_starts_of(task_id)[0]["beat_at"] > started, attempts=100)
 
     assert repository.task_starts_of(task_id)[0]["done"] is False
+
+
+def test_a_delivery_whose_start_was_cleaned_away_finds_the_work_done():
+    # Its job's starts were all removed between its write and its read: that happens once the work is finished.
+    fresh_since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+
+    delivery = deliveries._verdict([], start_id="gone", tries=0, fresh_since=fresh_since)
+
+    assert delivery.verdict is Verdict.DONE
