@@ -29,6 +29,28 @@ logger = logging.getLogger(__name__)
 _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="panels")
 
 
+# The staff page spans every owner's events: making it ready after each finished job costs a worker seconds of
+# aggregations each time, which is only worth it while staff look at it.
+STAFF_LOOKING_KEY = "analytics:staff-looking"
+STAFF_LOOKING_SECONDS = 24 * 3600
+
+
+def staff_looking_note() -> None:
+    """Remember that staff opened the analytics page (the warm-up then keeps their page ready for a day)."""
+    try:
+        cache.set(STAFF_LOOKING_KEY, True, timeout=STAFF_LOOKING_SECONDS)
+    except CACHE_UNAVAILABLE as error:
+        logger.warning("analytics cache unavailable (%s); the staff page is not kept ready", error)
+
+
+def staff_is_looking() -> bool:
+    """Whether staff opened the analytics page in the last day."""
+    try:
+        return bool(cache.get(STAFF_LOOKING_KEY))
+    except CACHE_UNAVAILABLE:
+        return False
+
+
 def _scope(user: AbstractBaseUser, filters: EventFilters) -> str:
     """Whose events the answer holds: the user's own, or (staff) everyone's or one owner's."""
     if not user.is_staff:

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from analytics.filters import EventFilters
 from analytics.fraud import services
 from analytics.fraud.scan import StreamWindow
-from analytics.selectors import page_panels, panels_get
+from analytics.selectors import page_panels, panels_get, staff_is_looking
 from config.errors import ServiceUnavailable
 from config.es import CLIENT_UNREACHABLE
 from ingestion.contract import (
@@ -72,14 +72,15 @@ def fraud_scan(owner_id: int, job_id: str | None = None) -> dict:
 
 @shared_task(name="analytics.warm_analytics_page", acks_late=False)
 def warm_analytics_page(event_id: str) -> list[str]:
-    """After a job finished, compute the analytics page (no filters) for its owner and for staff, so that the
-    first person to open it gets it from the cache instead of waiting for every aggregation."""
+    """After a job finished, compute the analytics page (no filters) for its owner, and for staff while they look
+    at theirs, so that the first person to open it gets it from the cache instead of waiting for every
+    aggregation."""
     event = job_event_get(event_id=event_id)
     if event is None:
         return []
     users = get_user_model()
     owner = users.objects.filter(pk=event["owner_id"]).first() or users(pk=event["owner_id"], is_staff=False)
-    readers = [users(is_staff=True)] + ([] if owner.is_staff else [owner])
+    readers = ([users(is_staff=True)] if staff_is_looking() else []) + ([] if owner.is_staff else [owner])
     for reader in readers:
         panels_get(user=reader, filters=EventFilters(), wanted=page_panels())
     return ["staff" if reader.is_staff else f"owner {reader.pk}" for reader in readers]

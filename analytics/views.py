@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 from analytics import anomalies, panels, search
 from analytics.dashboard import dashboard
 from analytics.filters import RESERVED, EventFilters, check_field_name, filters_from, scoped_search
-from analytics.selectors import page_panels, panels_get
+from analytics.selectors import page_panels, panels_get, staff_looking_note
 from analytics.templatetags.analytics_format import currency_label
 from config.errors import ApplicationError
 from config.kibana import discover_url
@@ -278,6 +278,8 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
     except ApplicationError as error:
         return _render_error(request, "analytics/analytics.html", error, context)
     wanted = page_panels(top_typed)
+    if request.user.is_staff:
+        staff_looking_note()
     try:
         context["top_field"] = check_field_name(top_typed)
     except ApplicationError as error:

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.core.management import call_command
 
+from analytics.selectors import STAFF_LOOKING_KEY
 from config.celery import app as celery_app
 from config.es import get_es
 from config.mongo import get_database
@@ -137,6 +139,13 @@ def wait_until(condition, *, attempts: int = 600, interval: float = 0.1):
             return value
         time.sleep(interval)
     raise AssertionError(f"condition still false after {attempts} attempts")
+
+
+@pytest.fixture(autouse=True)
+def staff_not_looking():
+    """Each test starts with no staff member having opened the analytics page: one test's visit would otherwise
+    make every later job warm the staff page over all the run's events."""
+    cache.delete(STAFF_LOOKING_KEY)
 
 
 @pytest.fixture(scope="session", autouse=True)
