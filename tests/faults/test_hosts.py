@@ -9,8 +9,8 @@ host loses all its processes mid-job.
 
 import os
 import secrets
+import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -89,6 +89,7 @@ def host_env(host: topology.Host, home: Path, database_url: str) -> dict:
         "S3_ACCESS_KEY": os.environ["S3_ACCESS_KEY"],
         "S3_SECRET_KEY": os.environ["S3_SECRET_KEY"],
         "SCRATCH_DIR": str(home / "scratch"),
+        "TMPDIR": str(home),
         "UPLOADS_DIR": str(home / "uploads"),
         "LOGS_INDEX_PREFIX": settings.LOGS_INDEX_PREFIX,
         "FRAUD_ALERTS_INDEX": settings.FRAUD_ALERTS_INDEX,
@@ -152,7 +153,7 @@ def hosts(celery_worker, minio):
     base = Path(tempfile.mkdtemp(prefix=f"{tag}-"))
     with ExitStack() as cleanup:
         cleanup.callback(celery_worker.start)
-        cleanup.callback(subprocess.run, ["rm", "-rf", str(base)])
+        cleanup.callback(shutil.rmtree, base, ignore_errors=True)
         try:
             prefix = topology.private_network()
             made = []
@@ -239,6 +240,21 @@ def assert_every_line_accounted(job: dict, lines: int, file_id: str) -> None:
     assert counts["indexed"] + counts["dead_lettered"] + counts["fallback"] == lines, counts
     assert counts["indexed"] == lines  # real access-log lines: none is rejected or set aside
     assert count_documents(file_id) == lines  # one document per line: none lost, none twice
+
+
+def test_each_host_runs_from_its_own_copy_of_the_code_and_reaches_the_servers_only_over_the_network(hosts):
+    probe = "import socket, sys; print(socket.socket().connect_ex((sys.argv[1], int(sys.argv[2]))))"
+    ports = server_ports(hosts.postgres.port)
+    for machine in hosts.machines.values():
+        for port in ports:
+            on_loopback = [sys.executable, "-c", probe, "127.0.0.1", str(port)]
+            forwarded = [sys.executable, "-c", probe, machine.host.gateway, str(port)]
+            refused = int(topology.host_run(machine.host, on_loopback, cwd=machine.code, env=machine.env))
+            assert refused != 0, f"{machine.host.namespace} reaches 127.0.0.1:{port}"
+            assert topology.host_run(machine.host, forwarded, cwd=machine.code, env=machine.env).strip() == "0"
+        running = topology.namespace_pids(machine.host.namespace)
+        assert running, f"nothing runs in {machine.host.namespace}"
+        assert {Path(os.readlink(f"/proc/{pid}/cwd")) for pid in running} == {machine.code}
 
 
 def test_a_100_mb_upload_to_the_web_host_is_processed_by_both_worker_hosts_exactly(hosts, hundred_mb):
