@@ -35,7 +35,8 @@ pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 FILE_BYTES = 100 * 2**20
 BIG_FILE = ROOT / "var" / "test" / "hosts-100mb-web-access.ndjson"
 WEB_PORT = 8000
-WORKERS = {"worker-a": "a", "worker-b": "b"}
+WORKERS = ("worker-a", "worker-b")
+NAME_PREFIX = "hosts-test"
 
 
 def big_file() -> tuple[Path, int]:
@@ -149,12 +150,13 @@ def hosts(celery_worker, minio):
     """The topology: web (gunicorn on STORAGE=s3) and workers A and B, each in its own namespace and directory."""
     celery_worker.stop()  # the run's own worker would take chunks on this machine's root namespace
     celery_app.control.purge()
-    tag = f"h18-{os.getpid()}"
+    tag = f"{NAME_PREFIX}-{os.getpid()}"
     base = Path(tempfile.mkdtemp(prefix=f"{tag}-"))
     with ExitStack() as cleanup:
         cleanup.callback(celery_worker.start)
         cleanup.callback(shutil.rmtree, base, ignore_errors=True)
         try:
+            topology.stale_namespaces_delete(NAME_PREFIX)
             prefix = topology.private_network()
             made = []
             for index, name in enumerate(["web", *WORKERS]):

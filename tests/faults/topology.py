@@ -4,6 +4,7 @@ pairs, TCP forwarders to the run's servers, a throwaway PostgreSQL, and a copy o
 import asyncio
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -80,6 +81,14 @@ def namespace_delete(name: str) -> None:
         run("ip", "netns", "del", name)
 
 
+def stale_namespaces_delete(prefix: str) -> None:
+    """Delete the namespaces an earlier run killed outright left behind (named `<prefix>-<its pid>-<host>`)."""
+    for name in run("ip", "netns", "list").split():
+        found = re.fullmatch(rf"{re.escape(prefix)}-(\d+)-.+", name)
+        if found and not Path(f"/proc/{found[1]}").exists():
+            namespace_delete(name)
+
+
 class Forwarder:
     """TCP forwarders listening on the root side of the veth pairs, each to the same port on 127.0.0.1, where the
     servers stay bound: the hosts reach them over TCP only."""
@@ -138,7 +147,7 @@ class Postgres:
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self.directory = Path(tempfile.mkdtemp(prefix=f"h18-{os.getpid()}-pg-"))
+        self.directory = Path(tempfile.mkdtemp(prefix=f"hosts-test-{os.getpid()}-pg-"))
         shutil.chown(self.directory, "postgres", "postgres")
         self.data = self.directory / "data"
 
