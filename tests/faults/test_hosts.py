@@ -24,6 +24,7 @@ import requests
 from django.conf import settings
 
 from config.celery import app as celery_app
+from ingestion import repository
 from tests.conftest import ROOT, fresh_user_id, wait_until
 from tests.datafiles import WEB_ACCESS_LOGS
 from tests.faults import topology
@@ -270,6 +271,7 @@ def test_a_100_mb_upload_to_the_web_host_is_processed_by_both_worker_hosts_exact
     assert_every_line_accounted(job, lines, data["file_id"])
     parsed_by = chunk_workers(hosts.postgres, data["job_id"])
     assert set(parsed_by) == {hosts.machines[name].celery_name for name in WORKERS}, parsed_by  # each took chunks
+    assert sum(parsed_by.values()) == len(repository.job_get(data["job_id"]).plan)  # every chunk parsed once
     record(
         "100 MB uploaded to the web host, processed by worker hosts A and B (separate namespaces)",
         lines=lines,
