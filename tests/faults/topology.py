@@ -13,6 +13,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import requests
+
 from tests.conftest import ROOT, wait_until
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -210,8 +212,6 @@ def host_run(host: Host, command: list[str], *, cwd: Path, env: dict) -> str:
 
 def answers(url: str) -> bool:
     """Whether an HTTP server answers at `url` (any status)."""
-    import requests
-
     try:
         requests.get(url, timeout=10)
     except requests.RequestException:
