@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from typing import TypeVar
 from zoneinfo import available_timezones
 
 import orjson
@@ -48,7 +49,10 @@ def _cache_key(name: str, options: dict, user: AbstractBaseUser, filters: EventF
     return scope_key(f"panel:{name}", user, filters, sorted(options.items()), minute)
 
 
-def cached(key: str, compute: Callable[[], dict]) -> dict:
+Answer = TypeVar("Answer")
+
+
+def cached(key: str, compute: Callable[[], Answer]) -> Answer:
     """The cached answer, or a fresh one (stored for next time); with the cache away, always a fresh one."""
     try:
         hit = cache.get(key)
