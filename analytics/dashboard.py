@@ -17,6 +17,8 @@ from ingestion.contract import (
     events_alias,
     ingest_activity,
     jobs_by_status,
+    jobs_finished_recently,
+    jobs_version,
     retention_last_run,
     shard_budget,
     storage_used,
@@ -43,20 +45,40 @@ def _indices(user: AbstractBaseUser) -> list[dict]:
     return rows
 
 
+def _board_key(kind: str, user: AbstractBaseUser, *parts: object) -> str:
+    """A cache key that changes when the events or any job record changes."""
+    return scope_key(f"board:{kind}", user, EventFilters(), jobs_version(), *parts)
+
+
+def _ingest(user: AbstractBaseUser, now: dt.datetime) -> dict:
+    """Ingest activity as of now, from the recently finished jobs kept in the cache (read again on a new day)."""
+    key = _board_key("finished", user, now.date())
+    jobs = cached(key, partial(jobs_finished_recently, user=user, now=now))
+    return ingest_activity(user=user, now=now, jobs=jobs)
+
+
+def board_cached_parts(*, user: AbstractBaseUser, now: dt.datetime) -> dict:
+    """The board's figures that read every job or every daily index, each from the cache until a job record or the
+    events change (then computed afresh and kept): no request scans the jobs in MongoDB or lists the indices while
+    they stand still."""
+    return {
+        "jobs_by_status": partial(cached, _board_key("jobs", user), partial(jobs_by_status, user=user)),
+        "ingest": partial(_ingest, user, now),
+        "indices": partial(cached, scope_key("indices", user, EventFilters()), partial(_indices, user)),
+        "storage": partial(cached, _board_key("storage", user), partial(storage_used, user=user)),
+    }
+
+
+def dashboard_warm(*, user: AbstractBaseUser) -> None:
+    """Compute and keep the board's cached figures now (after a job finished), so the next visit is a warm one."""
+    side_by_side(board_cached_parts(user=user, now=dt.datetime.now(dt.UTC)))
+
+
 def dashboard(*, user: AbstractBaseUser) -> dict:
-    """The board: MongoDB and Elasticsearch are asked side by side; the documents per index (an aggregation
-    over every daily index) are kept in the cache until the events change."""
+    """The board: its figures are asked side by side, the costly ones from the cache (board_cached_parts); the
+    streamed lines of the ingest activity, the shard budget, fraud alerts and health are read as they are now."""
     now = dt.datetime.now(dt.UTC)
-    indices_key = scope_key("indices", user, EventFilters())
-    parts = side_by_side(
-        {
-            "jobs_by_status": partial(jobs_by_status, user=user),
-            "ingest": partial(ingest_activity, user=user, now=now),
-            "indices": partial(cached, indices_key, partial(_indices, user)),
-            "shards": shard_budget,
-            "storage": partial(storage_used, user=user),
-        }
-    )
+    parts = side_by_side({**board_cached_parts(user=user, now=now), "shards": shard_budget})
     return {
         "generated_at": now.isoformat(),
         **parts,

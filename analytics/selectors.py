@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from typing import TypeVar
 from zoneinfo import available_timezones
 
 import orjson
@@ -29,14 +30,15 @@ logger = logging.getLogger(__name__)
 _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="panels")
 
 
-# The staff page spans every owner's events: making it ready after each finished job costs a worker seconds of
-# aggregations each time, which is only worth it while staff look at it.
+# The staff pages (analytics, dashboard) span every owner's events and jobs: making them ready after each finished
+# job costs a worker seconds of aggregations and a read of every job each time, only worth it while staff look.
 STAFF_LOOKING_KEY = "analytics:staff-looking"
 STAFF_LOOKING_SECONDS = 24 * 3600
 
 
 def staff_looking_note() -> None:
-    """Remember that staff opened the analytics page (the warm-up then keeps their page ready for a day)."""
+    """Remember that staff opened the analytics page or the dashboard (the warm-up then keeps both ready for a
+    day)."""
     try:
         cache.set(STAFF_LOOKING_KEY, True, timeout=STAFF_LOOKING_SECONDS)
     except CACHE_UNAVAILABLE as error:
@@ -44,7 +46,7 @@ def staff_looking_note() -> None:
 
 
 def staff_is_looking() -> bool:
-    """Whether staff opened the analytics page in the last day."""
+    """Whether staff opened the analytics page or the dashboard in the last day."""
     try:
         return bool(cache.get(STAFF_LOOKING_KEY))
     except CACHE_UNAVAILABLE:
@@ -70,7 +72,10 @@ def _cache_key(name: str, options: dict, user: AbstractBaseUser, filters: EventF
     return scope_key(f"panel:{name}", user, filters, sorted(options.items()), minute)
 
 
-def cached(key: str, compute: Callable[[], dict]) -> dict:
+Answer = TypeVar("Answer")
+
+
+def cached(key: str, compute: Callable[[], Answer]) -> Answer:
     """The cached answer, or a fresh one (stored for next time); with the cache away, always a fresh one."""
     try:
         hit = cache.get(key)

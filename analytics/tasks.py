@@ -6,6 +6,7 @@ import datetime as dt
 from celery import shared_task
 from django.contrib.auth import get_user_model
 
+from analytics.dashboard import dashboard_warm
 from analytics.filters import EventFilters
 from analytics.fraud import services
 from analytics.fraud.scan import StreamWindow
@@ -72,9 +73,9 @@ def fraud_scan(owner_id: int, job_id: str | None = None) -> dict:
 
 @shared_task(name="analytics.warm_analytics_page", acks_late=False)
 def warm_analytics_page(event_id: str) -> list[str]:
-    """After a job finished, compute the analytics page (no filters) for its owner, and for staff while they look
-    at theirs, so that the first person to open it gets it from the cache instead of waiting for every
-    aggregation."""
+    """After a job finished, compute the analytics page (no filters) and the dashboard's costly figures for its owner,
+    and for staff while they look at theirs, so that the first person to open them gets them from the cache
+    instead of waiting."""
     event = job_event_get(event_id=event_id)
     if event is None:
         return []
@@ -83,4 +84,5 @@ def warm_analytics_page(event_id: str) -> list[str]:
     readers = ([users(is_staff=True)] if staff_is_looking() else []) + ([] if owner.is_staff else [owner])
     for reader in readers:
         panels_get(user=reader, filters=EventFilters(), wanted=page_panels())
+        dashboard_warm(user=reader)
     return ["staff" if reader.is_staff else f"owner {reader.pk}" for reader in readers]

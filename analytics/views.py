@@ -359,6 +359,8 @@ def _heat_rows(heatmap: dict) -> list[tuple[str, list[tuple[int, int]]]]:
 @login_required
 @require_GET
 def dashboard_page(request: HttpRequest) -> HttpResponse:
+    if request.user.is_staff:
+        staff_looking_note()
     board = dashboard(user=request.user)
     context = {"nav": "dashboard", "board": board, "total_jobs": sum(board["jobs_by_status"].values())}
     template = "analytics/_dashboard_body.html" if request.htmx else "analytics/dashboard.html"

@@ -19,6 +19,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import django
@@ -32,6 +33,7 @@ import orjson  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
+from rest_framework.authtoken.models import Token  # noqa: E402
 
 from config.es import get_es  # noqa: E402
 from ingestion.data_version import data_version_bump  # noqa: E402
@@ -46,6 +48,7 @@ LOAD_PORT = int(os.environ.get("BENCH_READ_PORT", "8001"))
 LOAD_URL = f"http://127.0.0.1:{LOAD_PORT}"
 PAGES = ["/analytics/", "/dashboard/"]
 PAGE_REQUESTS = {"cold": 10, "warm": 20}
+DASHBOARD_REQUESTS = 40
 SEARCHES = [
     "/api/search?q=firefox",
     "/api/search?q=%22opensearch-1.0.0.deb%22",
@@ -136,10 +139,38 @@ def latencies(paths: list[str], token: str) -> list[float]:
     return results
 
 
-def report(name: str, values: list[float]) -> None:
+def report(name: str, values: list[float]) -> float:
+    """Prints the request count, p50 and p95; returns the p95."""
     ordered = sorted(values)
     p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
     print(f"{name:<22} {len(values):>4} requests  p50 {statistics.median(ordered):7.0f} ms  p95 {p95:7.0f} ms")
+    return p95
+
+
+def timed(call: Callable[[], object], count: int) -> list[float]:
+    """Milliseconds of each of `count` calls, one at a time."""
+    values = []
+    for _ in range(count):
+        started = time.perf_counter()
+        call()
+        values.append((time.perf_counter() - started) * 1000)
+    return values
+
+
+def dashboard_beside_raw(token: str) -> None:
+    """The dashboard API at one client beside its one Elasticsearch query (the token owner's documents per daily
+    index), sent raw."""
+    ours = report("/api/dashboard", timed(lambda: get(LOAD_URL + "/api/dashboard", token), DASHBOARD_REQUESTS))
+    owner = Token.objects.get(key=token).user_id
+    body = {
+        "size": 0,
+        "query": {"term": {"owner": str(owner)}},
+        "aggs": {"indices": {"terms": {"field": "_index", "size": 1000}}},
+    }
+    raw = report(
+        "  raw ES aggregation", timed(lambda: get_es().search(index=events_alias(), **body), DASHBOARD_REQUESTS)
+    )
+    print(f"  dashboard p95 {ours / raw:.2f}x its raw query (target 1.25x, and 200 ms)")
 
 
 def staff_session() -> str:
@@ -196,6 +227,7 @@ def main() -> None:
         report("analytics", latencies(PANELS, token))
         print(f"\n=== pages for one staff user, one request at a time over {events_of(token):,}+ events")
         page_timings(staff_session())
+        dashboard_beside_raw(token)
         export_time(token)
     finally:
         server.terminate()

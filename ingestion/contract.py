@@ -8,12 +8,13 @@ ingestion's own business and may change; `tests/config/test_layers.py` lets read
 The imports group the promised names by subject: the documents in Elasticsearch (the alias to search, the
 fields every document may carry, a streamed event's `stream` and `stream_id` and every event's `ingested_at`
 among them), the field-name conventions (customer, card, device, country, category, order, verdict columns), the
-log type labels, job reads scoped to what a user may see, the events' data version (readers cache until it
-changes), the outbox of "job finished" and "stream window closed" events (read an event, claim it once per
-consumer), the live feed of indexed batches (live tails), and storage used per user with the last retention run.
+log type labels, job reads scoped to what a user may see, the events' data version and the jobs' version
+(readers cache until they change), the outbox of "job finished" and "stream window closed" events (read an event,
+claim it once per consumer), the live feed of indexed batches (live tails), and storage used per user with the last
+retention run.
 """
 
-from ingestion.data_version import data_version
+from ingestion.data_version import data_version, jobs_version
 from ingestion.documents import CANONICAL_FIELDS, NESTED_FIELDS, TEXT_SUBFIELD, day_of_daily_index, events_alias
 from ingestion.field_names import (
     BILLING_COUNTRY_FIELDS,
@@ -29,7 +30,15 @@ from ingestion.field_names import (
 )
 from ingestion.live import IndexedBatch, live_feed_end, live_feed_read
 from ingestion.log_types import LOG_TYPE_LABELS
-from ingestion.selectors import ingest_activity, job_get, jobs_by_id, jobs_by_status, shard_budget, storage_used
+from ingestion.selectors import (
+    ingest_activity,
+    job_get,
+    jobs_by_id,
+    jobs_by_status,
+    jobs_finished_recently,
+    shard_budget,
+    storage_used,
+)
 from ingestion.services.events import job_event_claim, job_event_get, job_event_handled, job_events_unclaimed
 from ingestion.services.retention import retention_last_run
 from ingestion.stream import STREAM_WINDOW_CLOSED
@@ -60,6 +69,8 @@ __all__ = [
     "job_get",
     "jobs_by_id",
     "jobs_by_status",
+    "jobs_finished_recently",
+    "jobs_version",
     "live_feed_end",
     "live_feed_read",
     "normalize_name",

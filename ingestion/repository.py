@@ -24,6 +24,7 @@ from pymongo.errors import DuplicateKeyError
 
 from config.errors import ServiceUnavailable
 from config.mongo import TRANSIENT_ERRORS, get_database
+from ingestion.data_version import jobs_version_bump
 from ingestion.enums import FINISHED, LEGAL_TRANSITIONS, JobStatus
 from ingestion.job import FIELD_NAMES, Job, to_stored
 
@@ -101,6 +102,7 @@ def _stored_changes(changes: dict) -> dict:
 def job_insert(job: Job) -> None:
     with _collection(UPLOADS) as uploads:
         uploads.insert_one(job.to_document())
+    jobs_version_bump()
 
 
 def job_get(job_id: str) -> Job | None:
@@ -216,6 +218,7 @@ def jobs_figures() -> Iterator[dict]:
 def job_update(job_id: str, changes: dict) -> None:
     with _collection(UPLOADS) as uploads:
         uploads.update_one({"_id": job_id}, {"$set": _stored_changes(changes)})
+    jobs_version_bump()
 
 
 def job_transition(job_id: str, *, to: JobStatus, changes: dict | None = None) -> bool:
@@ -230,12 +233,14 @@ def job_transition(job_id: str, *, to: JobStatus, changes: dict | None = None) -
             {"_id": job_id, "status": current["status"]},
             {"$set": {"status": to.value, **_stored_changes(changes or {})}},
         )
-        return result.modified_count == 1
+    jobs_version_bump()
+    return result.modified_count == 1
 
 
 def job_delete(job_id: str) -> None:
     with _collection(UPLOADS) as uploads:
         uploads.delete_one({"_id": job_id})
+    jobs_version_bump()
 
 
 # Claims: the first inserter of a key owns the work, any later one gets False.

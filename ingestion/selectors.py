@@ -74,11 +74,17 @@ def shard_budget() -> dict[str, int]:
     return shard_usage(get_es(), reserve=settings.LOGS_SHARD_RESERVE).as_dict()
 
 
-def ingest_activity(*, user: AbstractBaseUser, now: dt.datetime, days: int = 14) -> dict:
-    """Lines indexed, dead-lettered and in fallback per day (files by the day their job finished, streams by the
-    day received), the last 24 hours and the ingest rate of files."""
+def jobs_finished_recently(*, user: AbstractBaseUser, now: dt.datetime, days: int = 14) -> list[dict]:
+    """Finish time, counts and elapsed time of the jobs that finished on the last `days` days (from midnight of the
+    first, so the answer serves ingest_activity all day long until a job record changes)."""
+    first_day = (now - dt.timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return repo.jobs_finished_since(owner_id=owner_scope(user), since=first_day)
+
+
+def ingest_activity(*, user: AbstractBaseUser, now: dt.datetime, jobs: list[dict], days: int = 14) -> dict:
+    """Lines indexed, dead-lettered and in fallback per day (files by the day their job finished, from `jobs` as
+    jobs_finished_recently gave them; streams by the day received), the last 24 hours and the ingest rate of files."""
     owner_id = owner_scope(user)
-    jobs = repo.jobs_finished_since(owner_id=owner_id, since=now - dt.timedelta(days=days))
     per_day = {
         (now - dt.timedelta(days=offset)).date().isoformat(): dict.fromkeys(("jobs", *COUNT_NAMES), 0)
         for offset in range(days - 1, -1, -1)

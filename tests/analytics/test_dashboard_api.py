@@ -10,6 +10,8 @@ from django.test import Client
 
 from config.es import get_es
 from tests.analytics.conftest import ANALYST_ID, client_for
+from tests.datafiles import WEB_ACCESS_LOGS
+from tests.helpers import data_lines, upload, upload_and_wait, wait_for_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -100,3 +102,22 @@ def test_anyone_signed_in_sees_the_elasticsearch_clusters_state_and_node_count(c
     status = get_es().cluster.health()["status"]
     assert health == {"status": "up", "cluster_status": status, "nodes": 1}  # the suite's single node
     assert f'<span class="cluster">cluster {status}, 1 node</span>' in page
+
+
+def test_the_board_kept_in_the_cache_counts_a_new_job_at_once(celery_worker):
+    bea = client_for(900_077, "bea")
+    upload_and_wait(bea, "first.ndjson", data_lines(WEB_ACCESS_LOGS.name, 1_000))
+    before = bea.get("/api/dashboard").json()  # the board's job figures are now kept in the cache
+    assert before["jobs_by_status"]["completed"] == 1
+    assert before["ingest"]["last_24h"]["indexed"] == 1_000
+
+    second = upload(bea, "second.ndjson", data_lines(WEB_ACCESS_LOGS.name, 2_000)).json()["data"]
+    queued = bea.get("/api/dashboard").json()
+    wait_for_job(bea, second["job_id"])
+    after = bea.get("/api/dashboard").json()
+
+    assert sum(queued["jobs_by_status"].values()) == 2  # the new job counts as soon as it exists
+    assert after["jobs_by_status"]["completed"] == 2
+    assert after["ingest"]["last_24h"]["indexed"] == after["ingest"]["per_day"][-1]["indexed"] == 3_000
+    assert after["ingest"]["jobs_24h"] == 2
+    assert sum(row["documents"] for row in after["indices"]) == 3_000
