@@ -367,10 +367,10 @@ def _claim(batch: Batch) -> dict[str, deliveries.Delivery]:
     already killed a worker runs alone, and is never taken along: the others must not share its fate.
     """
     candidates, events = [batch.batch_id], batch.accepted
-    for other in streams_repo.batches_queued_oldest(CLAIM_LOOKAHEAD):
-        if other.batch_id != batch.batch_id and events + other.accepted <= settings.STREAM_BATCH_EVENTS:
-            candidates.append(other.batch_id)
-            events += other.accepted
+    for other_id, accepted in streams_repo.batches_queued_oldest(CLAIM_LOOKAHEAD):
+        if other_id != batch.batch_id and events + accepted <= settings.STREAM_BATCH_EVENTS:
+            candidates.append(other_id)
+            events += accepted
     verdicts = deliveries.deliveries_start(tasks={_task_id(name): name for name in candidates}, tries=0)
     running = {name: verdicts[_task_id(name)] for name in candidates if verdicts[_task_id(name)].verdict is Verdict.RUN}
     own = running.get(batch.batch_id)
@@ -456,6 +456,7 @@ def _result(work: _Work) -> dict:
 def _finish(done: list[tuple[Batch, dict]]) -> dict[str, dict]:
     streams_repo.batches_update({batch.batch_id: result for batch, result in done})
     batch_ids = [batch.batch_id for batch, _result in done]
+    streams_repo.queue_remove(batch_ids)
     repo.release_claims_of(batch_ids)
     repo.task_starts_delete_of(batch_ids)
     for batch, _result in done:
@@ -640,9 +641,17 @@ def _store_refusals(es: Elasticsearch, prefix: str, work: _Work) -> None:
 
 def batches_sweep(*, at: dt.datetime) -> int:
     """Dispatch again the batches still queued a while after they were received (the broker was down, a task was
-    lost); each at most once per doubling of its age, so a stopped worker does not flood the queue."""
+    lost); each at most once per doubling of its age, so a stopped worker does not flood the queue.
+
+    Also mends the queue list after a process died between its two writes: a batch still queued is put back on
+    it, and a done one taken off."""
     redispatched = 0
-    for batch in streams_repo.batches_queued_before(at - REDISPATCH_AFTER):
+    queued = streams_repo.batches_queued_before(at - REDISPATCH_AFTER)
+    streams_repo.queue_add(queued)
+    listed = streams_repo.queue_received_before(at - REDISPATCH_AFTER)
+    waiting = {batch.batch_id for batch in streams_repo.batches_get(listed) if batch.state != BatchState.DONE}
+    streams_repo.queue_remove([batch_id for batch_id in listed if batch_id not in waiting])
+    for batch in queued:
         age = (at - batch.received_at) / REDISPATCH_AFTER
         step = max(0, int(age).bit_length() - 1)  # 1 at 2-4 min, 2 at 4-8 min, ...
         if repo.claim(batch.batch_id, "stream-redispatch", f"redispatch:{batch.batch_id}:{step}"):

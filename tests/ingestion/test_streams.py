@@ -70,6 +70,34 @@ def test_a_batch_whose_task_was_lost_is_dispatched_again_by_the_sweeper(celery_w
     assert streams.batches_sweep(at=now() + dt.timedelta(minutes=3)) == 0  # once per step of its age
 
 
+def test_the_sweeper_mends_the_queue_the_backpressure_counts_after_a_process_died_between_two_writes(
+    celery_worker, api_client
+):
+    with worker_paused():
+        result = ingest(api_client, ACCESS, stream="mended").json()
+        celery_app.control.purge()
+        batch = stream_repository.batch_latest(result["stream_id"])
+        # The web process died after recording the batch, before listing it on the queue.
+        stream_repository.queue_remove([batch.batch_id])
+        assert stream_repository.batches_unfinished(owner_id=batch.owner_id) == 0
+
+        streams.batches_sweep(at=now() + dt.timedelta(minutes=3))
+
+        assert stream_repository.batches_unfinished(owner_id=batch.owner_id) == 1
+    wait_until(lambda: count_stream(result["stream_id"]) == 40)
+    wait_until(lambda: stream_repository.batches_unfinished(owner_id=batch.owner_id) == 0)
+    # A worker died after recording the batch done, before taking it off the queue.
+    done = stream_repository.batch_get(batch.batch_id)
+    assert done.state == "done"
+    stream_repository.queue_add([done])
+    assert stream_repository.batches_unfinished(owner_id=batch.owner_id) == 1
+
+    streams.batches_sweep(at=now() + dt.timedelta(minutes=3))
+
+    assert stream_repository.batches_unfinished(owner_id=batch.owner_id) == 0
+    assert stream_repository.batch_get(batch.batch_id).indexed == 40
+
+
 def card_testing(count: int = 20) -> bytes:
     """Small declined payments of one card, two a minute: the card-testing pattern the fraud rules look for."""
     start = dt.datetime(2024, 5, 1, 9, 0, tzinfo=dt.UTC)
