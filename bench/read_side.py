@@ -70,7 +70,8 @@ PANELS = [
 
 
 def get(url: str, token: str, timeout: float = 600) -> bytes:
-    request = urllib.request.Request(url, headers={"Authorization": f"Token {token}"})
+    # No header at all without a token: an empty `Token ` header is refused (401), even by the health check.
+    request = urllib.request.Request(url, headers={"Authorization": f"Token {token}"} if token else {})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return response.read()
 
