@@ -347,7 +347,8 @@ def _binomial_tail(errors: int, events: int, share: float) -> float:
         )
         total += term
         beyond_mean = count > events * share if upper else count < events * share
-        if beyond_mean and term < total * 1e-12:
+        # `<=`: a tail below the smallest float is all 0.0 terms, and a strict `<` would never stop.
+        if beyond_mean and term <= total * 1e-12:
             break
     return min(1.0, 2 * total)
 
@@ -361,7 +362,7 @@ def _poisson_tail(count: int, mean: float) -> float:
         term = math.exp(value * log_mean - mean - math.lgamma(value + 1))
         total += term
         beyond_mean = value > mean if upper else value < mean
-        if beyond_mean and term < total * 1e-12:
+        if beyond_mean and term <= total * 1e-12:
             break
     return min(1.0, 2 * total)
 

@@ -147,3 +147,16 @@ def test_sensitivity_is_the_score_a_bucket_needs():
 )
 def test_the_natural_interval_follows_the_span_and_the_density(span, events, interval):
     assert interval_for(span, events)[0] == interval
+
+
+def test_a_burst_far_beyond_any_count_seen_gets_the_top_score_instead_of_stalling_the_fit():
+    # Its exact Poisson tail is below the smallest float: every term of the sum is 0.0. The sum used to wait for a
+    # term small beside a total that never grew, and the page that asked (the analytics timeline) never answered.
+    values = daily_counts(3)
+    burst = 2 * PER_DAY + 30
+    values[burst] = 50_000.0
+
+    fit = detect(values, start=START, step=HALF_HOUR, noise="poisson")
+
+    assert fit.points[burst].anomaly
+    assert fit.points[burst].score == 100
